@@ -1,0 +1,258 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.IO.Hashing;
+
+namespace Razor.Microkernel.Formats.Compression;
+
+/// <summary>
+/// A write-only gzip stream that compresses fixed-size chunks on several cores and joins them into one
+/// gzip member: every chunk but the last is a raw deflate stream ended by a sync flush (byte-aligned, no
+/// final block), so the concatenation is one valid deflate stream; the CRC-32 runs over the whole input.
+/// The header carries no name and no time. Output depends only on the input, the level and the chunk
+/// size, never on the number of cores. Memory is bounded: at most <c>2 × workers</c> chunks in flight.
+/// </summary>
+public sealed class ParallelGzipStream : Stream
+{
+    public const int DefaultChunkSize = 1 << 20;
+
+    private readonly Stream _output;
+    private readonly bool _leaveOpen;
+    private readonly int _level;
+    private readonly int _chunkSize;
+    private readonly int _maxInFlight;
+    private readonly Queue<Task<Compressed>> _inFlight = new();
+    private readonly Crc32 _crc = new();
+    private byte[] _buffer;
+    private int _filled;
+    private long _length;
+    private bool _closed;
+
+    /// <param name="level">zlib level 0–9 (6 is gzip's default).</param>
+    public ParallelGzipStream(Stream output, int level = 6, int workers = 0, int chunkSize = DefaultChunkSize, bool leaveOpen = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(level, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(level, 9);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 64 * 1024);
+        _output = output;
+        _leaveOpen = leaveOpen;
+        _level = level;
+        _chunkSize = chunkSize;
+        _maxInFlight = 2 * (workers > 0 ? workers : Environment.ProcessorCount);
+        _buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+        Span<byte> header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, (byte)(level == 9 ? 2 : level == 1 ? 4 : 0), 3];
+        _output.Write(header);
+    }
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => !_closed;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => _length;
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        _crc.Append(buffer);
+        _length += buffer.Length;
+        while (buffer.Length > 0)
+        {
+            var n = Math.Min(buffer.Length, _chunkSize - _filled);
+            buffer[..n].CopyTo(_buffer.AsSpan(_filled));
+            _filled += n;
+            buffer = buffer[n..];
+            if (_filled == _chunkSize)
+            {
+                Submit(final: false);
+            }
+        }
+    }
+
+    public override void WriteByte(byte value) => Write([value]);
+
+    /// <summary>Does nothing: output is written as chunks complete. Closing writes the rest.</summary>
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_closed)
+        {
+            try
+            {
+                Submit(final: true);
+                while (_inFlight.Count > 0)
+                {
+                    WriteOldest();
+                }
+
+                Span<byte> trailer = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc.GetCurrentHashAsUInt32());
+                BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], unchecked((uint)_length));
+                _output.Write(trailer);
+                _output.Flush();
+            }
+            finally
+            {
+                _closed = true;
+                while (_inFlight.Count > 0)
+                {
+                    // Drain after a failure so no worker holds a pooled buffer.
+                    try
+                    {
+                        _inFlight.Dequeue().GetAwaiter().GetResult().Return();
+                    }
+                    catch (Exception)
+                    {
+                        // the first failure is already propagating
+                    }
+                }
+
+                if (!_leaveOpen)
+                {
+                    _output.Dispose();
+                }
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void Submit(bool final)
+    {
+        var input = _buffer;
+        var length = _filled;
+        var level = _level;
+        _inFlight.Enqueue(Task.Run(() => Compress(input, length, level, final)));
+        if (!final)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(_chunkSize);
+        }
+
+        _filled = 0;
+        while (_inFlight.Count >= _maxInFlight)
+        {
+            WriteOldest();
+        }
+    }
+
+    private void WriteOldest()
+    {
+        var done = _inFlight.Dequeue().GetAwaiter().GetResult();
+        try
+        {
+            _output.Write(done.Buffer, 0, done.Length);
+        }
+        finally
+        {
+            done.Return();
+        }
+    }
+
+    private static Compressed Compress(byte[] input, int length, int level, bool final)
+    {
+        try
+        {
+            // Deflate output is almost never larger than the input; stored blocks add 5 bytes per 64 KiB.
+            var sink = new PooledSink(length + (length >> 8) + 1024);
+            var options = new ZLibCompressionOptions { CompressionLevel = level };
+            int keep;
+            using (var deflate = new DeflateStream(sink, options, leaveOpen: true))
+            {
+                deflate.Write(input, 0, length);
+                if (!final)
+                {
+                    deflate.Flush(); // sync flush: byte-aligned, ends with an empty stored block
+                    keep = sink.Count;
+                }
+                else
+                {
+                    keep = -1;
+                }
+            }
+
+            return new Compressed(sink.Detach(), keep < 0 ? sink.Count : keep);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+        }
+    }
+
+    private readonly record struct Compressed(byte[] Buffer, int Length)
+    {
+        public void Return() => ArrayPool<byte>.Shared.Return(Buffer);
+    }
+
+    /// <summary>A growable write-only sink over pooled arrays.</summary>
+    private sealed class PooledSink(int initial) : Stream
+    {
+        private byte[] _data = ArrayPool<byte>.Shared.Rent(initial);
+
+        public int Count { get; private set; }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => Count;
+
+        public override long Position
+        {
+            get => Count;
+            set => throw new NotSupportedException();
+        }
+
+        public byte[] Detach()
+        {
+            var d = _data;
+            _data = [];
+            return d;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (Count + buffer.Length > _data.Length)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_data.Length * 2, Count + buffer.Length));
+                _data.AsSpan(0, Count).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(_data);
+                _data = bigger;
+            }
+
+            buffer.CopyTo(_data.AsSpan(Count));
+            Count += buffer.Length;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}

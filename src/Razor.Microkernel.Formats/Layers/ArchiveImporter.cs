@@ -1,0 +1,258 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using SharpCompress.Compressors.BZip2;
+using SharpCompress.Compressors.Xz;
+
+namespace Razor.Microkernel.Formats.Layers;
+
+public sealed record ArchiveImportOptions
+{
+    /// <summary>Normalised image folder the archive is unpacked into; "" is the root.</summary>
+    public string Destination { get; init; } = string.Empty;
+
+    /// <summary>When set, every entry gets this uid and user name.</summary>
+    public (int Id, string Name)? Owner { get; init; }
+
+    /// <summary>When set, every entry gets this gid and group name.</summary>
+    public (int Id, string Name)? Group { get; init; }
+
+    /// <summary>Device nodes are refused unless this is true.</summary>
+    public bool AllowDevices { get; init; }
+
+    public long MaxEntries { get; init; } = 1_000_000;
+
+    public long MaxBytes { get; init; } = 16L << 30;
+
+    public int MaxDepth { get; init; } = 256;
+}
+
+public sealed record ArchiveImportResult(int Entries, long Bytes, IReadOnlyList<string> TopLevelNames);
+
+/// <summary>
+/// Unpacks a tar, tar.gz, tar.bz2 or tar.xz (recognised by content, not by name) into a layer under a
+/// destination folder, keeping modes, owners and links. Refuses entries that would land outside the
+/// destination: absolute names, <c>..</c>, names below a symlink of the archive, and hard links to anything
+/// but an earlier file of the archive. Symlink targets are stored verbatim (they are never followed).
+/// </summary>
+public static class ArchiveImporter
+{
+    public static ArchiveImportResult Import(Stream archive, LayerWriter writer, ArchiveImportOptions options,
+        CancellationToken cancellationToken = default)
+    {
+        using var tarStream = OpenDecompressed(archive);
+        using var reader = new TarReader(tarStream, leaveOpen: true);
+        var entries = 0;
+        long bytes = 0;
+        var top = new SortedSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            TarEntry? entry;
+            try
+            {
+                entry = reader.GetNextEntry(copyData: false);
+            }
+            catch (Exception e) when (IsFormatError(e))
+            {
+                throw new ArchiveFormatException($"not a valid archive: {e.Message}", -1, e);
+            }
+
+            if (entry is null)
+            {
+                break;
+            }
+
+            if (entry.EntryType == TarEntryType.GlobalExtendedAttributes)
+            {
+                continue;
+            }
+
+            if (++entries > options.MaxEntries)
+            {
+                throw new FormatLimitException("entry count", entries, options.MaxEntries);
+            }
+
+            var relative = RelativeName(entry.Name, entry.EntryType == TarEntryType.Directory);
+            if (relative is null)
+            {
+                continue; // the archive's own root folder ("./"): the destination's attributes stay as they are
+            }
+
+            var path = ImagePath.Combine(options.Destination, relative);
+            if (ImagePath.Depth(path) > options.MaxDepth)
+            {
+                throw new FormatLimitException($"path depth of '{entry.Name}'", ImagePath.Depth(path), options.MaxDepth);
+            }
+
+            top.Add(relative.Split('/')[0]);
+            foreach (var ancestor in ImagePath.Ancestors(path))
+            {
+                if (writer.TypeOf(ancestor) is { } t && t != LayerEntryType.Directory)
+                {
+                    throw new UnsafeArchiveEntryException(entry.Name, UnsafeEntryKind.Escapes,
+                        $"it lies below '{ancestor}', which the archive made a {LayerWriter.Describe(t)}");
+                }
+            }
+
+            var owner = entry is PosixTarEntry p
+                ? new Ownership(entry.Uid, entry.Gid, p.UserName ?? string.Empty, p.GroupName ?? string.Empty)
+                : new Ownership(entry.Uid, entry.Gid, Owners.NameOfUser(entry.Uid), Owners.NameOfGroup(entry.Gid));
+            if (options.Owner is { } o)
+            {
+                owner = owner with { Uid = o.Id, UserName = o.Name };
+            }
+
+            if (options.Group is { } g)
+            {
+                owner = owner with { Gid = g.Id, GroupName = g.Name };
+            }
+
+            var attributes = new EntryAttributes((int)entry.Mode & 0xFFF, owner, entry.ModificationTime.ToUnixTimeSeconds());
+            try
+            {
+                switch (entry.EntryType)
+                {
+                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                        if (entry.Length < 0 || bytes + entry.Length > options.MaxBytes)
+                        {
+                            throw new FormatLimitException("total size", bytes + entry.Length, options.MaxBytes);
+                        }
+
+                        writer.AddFile(path, attributes, entry.DataStream ?? Stream.Null, entry.Length);
+                        bytes += entry.Length;
+                        break;
+                    case TarEntryType.Directory:
+                        writer.AddDirectory(path, attributes);
+                        break;
+                    case TarEntryType.SymbolicLink:
+                        writer.AddSymlink(path, entry.LinkName, attributes);
+                        break;
+                    case TarEntryType.HardLink:
+                        var target = RelativeName(entry.LinkName, false)
+                            ?? throw new UnsafeArchiveEntryException(entry.Name, UnsafeEntryKind.Escapes, "its hard-link target is empty");
+                        var targetPath = ImagePath.Combine(options.Destination, target);
+                        if (writer.TypeOf(targetPath) != LayerEntryType.File)
+                        {
+                            throw new UnsafeArchiveEntryException(entry.Name, UnsafeEntryKind.Escapes,
+                                $"it is a hard link to '{entry.LinkName}', which is not an earlier file of the archive");
+                        }
+
+                        writer.AddHardLink(path, targetPath, attributes);
+                        break;
+                    case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
+                        if (!options.AllowDevices)
+                        {
+                            throw new UnsafeArchiveEntryException(entry.Name, UnsafeEntryKind.Device,
+                                "it is a device node, and device nodes are refused unless the item sets AllowDevices=\"true\"");
+                        }
+
+                        var dev = (PosixTarEntry)entry;
+                        writer.AddDevice(path, entry.EntryType == TarEntryType.CharacterDevice ? LayerEntryType.CharacterDevice : LayerEntryType.BlockDevice,
+                            dev.DeviceMajor, dev.DeviceMinor, attributes);
+                        break;
+                    case TarEntryType.Fifo:
+                        writer.AddFifo(path, attributes);
+                        break;
+                    default:
+                        throw new UnsafeArchiveEntryException(entry.Name, UnsafeEntryKind.UnsupportedType,
+                            $"entries of type {entry.EntryType} are not supported");
+                }
+            }
+            catch (LayerConflictException e)
+            {
+                throw new UnsafeArchiveEntryException(entry.Name, UnsafeEntryKind.Duplicate, e.Reason);
+            }
+            catch (Exception e) when (IsFormatError(e))
+            {
+                throw new ArchiveFormatException($"not a valid archive: {e.Message}", -1, e);
+            }
+        }
+
+        return new ArchiveImportResult(entries, bytes, top.ToList());
+    }
+
+    /// <summary>Opens the tar inside a possibly compressed archive, recognised by its first bytes.</summary>
+    public static Stream OpenDecompressed(Stream raw)
+    {
+        var buffered = raw.CanSeek ? raw : new BufferedStream(raw, 1 << 16);
+        Span<byte> magic = stackalloc byte[6];
+        var start = buffered.CanSeek ? buffered.Position : 0;
+        var n = buffered.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
+        buffered.Position = start;
+        if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        {
+            return new GZipStream(buffered, CompressionMode.Decompress, leaveOpen: true);
+        }
+
+        if (n >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h')
+        {
+            return BZip2Stream.Create(buffered, SharpCompress.Compressors.CompressionMode.Decompress,
+                decompressConcatenated: true, leaveOpen: true, tolerateTruncatedStream: false);
+        }
+
+        if (n >= 6 && magic.SequenceEqual((ReadOnlySpan<byte>)[0xFD, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', 0]))
+        {
+            return new XZStream(buffered);
+        }
+
+        return new NonClosingStream(buffered);
+    }
+
+    /// <summary>Normalises an archive name to a path relative to the destination; null for the archive's root.</summary>
+    private static string? RelativeName(string name, bool isDirectory)
+    {
+        if (name.StartsWith('/'))
+        {
+            throw new UnsafeArchiveEntryException(name, UnsafeEntryKind.Escapes, "absolute names are refused");
+        }
+
+        if (!ImagePath.TryNormalize(name, out var normalized, out var reason))
+        {
+            if (normalized.Length == 0 && isDirectory && !name.Contains("..", StringComparison.Ordinal) && !name.Contains('\0', StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            throw new UnsafeArchiveEntryException(name, UnsafeEntryKind.Escapes, reason);
+        }
+
+        return normalized;
+    }
+
+    private static bool IsFormatError(Exception e)
+        => e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
+            or InvalidOperationException or SharpCompress.Common.SharpCompressException
+            || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);
+
+    /// <summary>Lets the tar reader dispose its stream without closing the caller's.</summary>
+    private sealed class NonClosingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override int Read(Span<byte> buffer) => inner.Read(buffer);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
