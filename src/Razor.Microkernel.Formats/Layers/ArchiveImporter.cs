@@ -118,7 +118,7 @@ public static class ArchiveImporter
                             throw new FormatLimitException("total size", bytes + entry.Length, options.MaxBytes);
                         }
 
-                        writer.AddFile(path, attributes, entry.DataStream ?? Stream.Null, entry.Length);
+                        writer.AddFile(path, attributes, new ReadFaultStream(entry.DataStream ?? Stream.Null), entry.Length);
                         bytes += entry.Length;
                         break;
                     case TarEntryType.Directory:
@@ -161,10 +161,6 @@ public static class ArchiveImporter
             catch (LayerConflictException e)
             {
                 throw new UnsafeArchiveEntryException(entry.Name, UnsafeEntryKind.Duplicate, e.Reason);
-            }
-            catch (Exception e) when (IsFormatError(e))
-            {
-                throw new ArchiveFormatException($"not a valid archive: {e.Message}", -1, e);
             }
         }
 
@@ -223,6 +219,49 @@ public static class ArchiveImporter
         => e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
             or InvalidOperationException or SharpCompress.Common.SharpCompressException
             || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);
+
+    /// <summary>Reports a failure to read an entry's bytes (a truncated or corrupt archive) as a format
+    /// error, so that it is told apart from a failure to write the layer.</summary>
+    private sealed class ReadFaultStream(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            try
+            {
+                return inner.Read(buffer);
+            }
+            catch (Exception e) when (IsFormatError(e))
+            {
+                throw new ArchiveFormatException($"not a valid archive: {e.Message}", -1, e);
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 
     /// <summary>Lets the tar reader dispose its stream without closing the caller's.</summary>
     private sealed class NonClosingStream(Stream inner) : Stream

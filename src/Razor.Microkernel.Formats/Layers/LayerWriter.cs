@@ -129,7 +129,8 @@ public sealed class LayerWriter : IDisposable
 
     public void Dispose() => _tar.Dispose();
 
-    internal static string Describe(LayerEntryType type) => type switch
+    /// <summary>A word for an entry type in messages: file, folder, symlink, …</summary>
+    public static string Describe(LayerEntryType type) => type switch
     {
         LayerEntryType.File => "file",
         LayerEntryType.Directory => "folder",

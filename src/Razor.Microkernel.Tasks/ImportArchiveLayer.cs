@@ -1,0 +1,98 @@
+using Microsoft.Build.Framework;
+using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.Layers;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>
+/// Unpacks one OverlayArchive (tar, tar.gz/tgz, tar.bz2, tar.xz) into a layer below its Destination
+/// (default the root), keeping modes, owners and links. Metadata: Destination, Owner, Group (override
+/// every entry's), AllowDevices (default false).
+/// </summary>
+public sealed class ImportArchiveLayer : LayerTask
+{
+    [Required]
+    public ITaskItem Archive { get; set; } = null!;
+
+    /// <summary>The archive's top-level names (for an archive with one top folder, that folder).</summary>
+    [Output]
+    public string[] TopLevelNames { get; private set; } = [];
+
+    protected override bool Write(LayerWriter writer)
+    {
+        var source = Archive.GetMetadata("FullPath");
+        if (!File.Exists(source))
+        {
+            Log.LogErrorWithCodeFromResources("ArchiveMissing", Archive.ItemSpec);
+            return false;
+        }
+
+        var destinationText = Archive.GetMetadata("Destination");
+        var destination = string.Empty;
+        if (!string.IsNullOrWhiteSpace(destinationText) && destinationText.Trim() != "/"
+            && !ImagePath.TryNormalize(destinationText, out destination, out var reason))
+        {
+            Log.LogErrorWithCodeFromResources("InvalidImagePath", "OverlayArchive", Archive.ItemSpec, destinationText, reason);
+            return false;
+        }
+
+        ArchiveImportOptions options;
+        try
+        {
+            var owner = Archive.GetMetadata("Owner");
+            var group = Archive.GetMetadata("Group");
+            options = new ArchiveImportOptions
+            {
+                Destination = destination,
+                Owner = string.IsNullOrWhiteSpace(owner) ? null : Owners.ResolveUser(owner.Trim()),
+                Group = string.IsNullOrWhiteSpace(group) ? null : Owners.ResolveGroup(group.Trim()),
+                AllowDevices = string.Equals(Archive.GetMetadata("AllowDevices"), "true", StringComparison.OrdinalIgnoreCase),
+            };
+        }
+        catch (InvalidAttributeException e)
+        {
+            Log.LogErrorWithCodeFromResources("InvalidAttribute", "OverlayArchive", Archive.ItemSpec, e.Attribute, e.Value, e.Reason);
+            return false;
+        }
+
+        try
+        {
+            using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            var result = ArchiveImporter.Import(input, writer, options, CancellationToken);
+            TopLevelNames = [.. result.TopLevelNames];
+            return true;
+        }
+        catch (UnsafeArchiveEntryException e)
+        {
+            var resource = e.Kind switch
+            {
+                UnsafeEntryKind.Device => "ArchiveDevice",
+                UnsafeEntryKind.UnsupportedType => "ArchiveUnsupportedEntry",
+                UnsafeEntryKind.Duplicate => "ArchiveDuplicate",
+                _ => "ArchiveEntryEscapes",
+            };
+            if (resource == "ArchiveEntryEscapes")
+            {
+                Log.LogErrorWithCodeFromResources(resource, Archive.ItemSpec, "/" + destination, e.Message);
+            }
+            else
+            {
+                Log.LogErrorWithCodeFromResources(resource, Archive.ItemSpec, e.Message);
+            }
+        }
+        catch (FormatLimitException e)
+        {
+            Log.LogErrorWithCodeFromResources("ArchiveLimit", Archive.ItemSpec, e.Message);
+        }
+        catch (ArchiveFormatException e)
+        {
+            Log.LogErrorWithCodeFromResources("ArchiveMalformed", Archive.ItemSpec, e.Message);
+        }
+        catch (InvalidImagePathException e)
+        {
+            Log.LogErrorWithCodeFromResources("ArchiveEntryEscapes", Archive.ItemSpec, "/" + destination, e.Message);
+        }
+
+        return false;
+    }
+}
