@@ -58,7 +58,7 @@ public sealed class OverlayMerge
     {
         var merged = new Dictionary<string, (int Layer, LayerEntry Entry)>(StringComparer.Ordinal);
         var conflicts = new List<MergeConflict>();
-        var conflictIndex = new Dictionary<(string, int), int>();
+        var conflictIndex = new Dictionary<(ConflictKind, string, int), int>();
         var filesByLayer = new List<Dictionary<string, LayerEntry>>();
         var dropped = new int[layers.Count];
 
@@ -85,7 +85,7 @@ public sealed class OverlayMerge
                         continue;
                     }
 
-                    AddOrCount(b, li, () => new MergeConflict(ConflictKind.BelowNonDirectory, b, layers[blockerEntry.Layer].Name,
+                    AddOrCount(ConflictKind.BelowNonDirectory, b, li, () => new MergeConflict(ConflictKind.BelowNonDirectory, b, layers[blockerEntry.Layer].Name,
                         blockerEntry.Entry.Type, layers[li].Name, entry.Type, 1));
                     continue;
                 }
@@ -113,20 +113,20 @@ public sealed class OverlayMerge
                 }
 
                 dropped[li]++;
-                AddOrCount(entry.Path, li, () => new MergeConflict(ConflictKind.SamePath, entry.Path, layers[existing.Layer].Name,
+                AddOrCount(ConflictKind.SamePath, entry.Path, li, () => new MergeConflict(ConflictKind.SamePath, entry.Path, layers[existing.Layer].Name,
                     existing.Entry.Type, layers[li].Name, entry.Type, 1));
             }
         }
 
-        void AddOrCount(string path, int loser, Func<MergeConflict> create)
+        void AddOrCount(ConflictKind kind, string path, int loser, Func<MergeConflict> create)
         {
-            if (conflictIndex.TryGetValue((path, loser), out var at))
+            if (conflictIndex.TryGetValue((kind, path, loser), out var at))
             {
                 conflicts[at] = conflicts[at] with { DroppedEntries = conflicts[at].DroppedEntries + 1 };
             }
             else
             {
-                conflictIndex[(path, loser)] = conflicts.Count;
+                conflictIndex[(kind, path, loser)] = conflicts.Count;
                 conflicts.Add(create());
             }
         }
@@ -165,15 +165,16 @@ public sealed class OverlayMerge
                     throw new ArchiveFormatException($"layer '{layers[li].Name}': hard link '{e.Path}' names '{sourcePath}', which is not a file of that layer");
                 }
 
+                // Every member shows the file's own attributes (a hard link has no attributes of its own).
                 if (firstOfGroup.TryGetValue((li, sourcePath), out var first))
                 {
-                    entries.Add(new MergedEntry(path, li, e with { Type = LayerEntryType.HardLink, LinkTarget = first, Size = 0, DataOffset = -1 }, null));
+                    entries.Add(new MergedEntry(path, li, source with { Path = path, Type = LayerEntryType.HardLink, LinkTarget = first, Size = 0, DataOffset = -1 }, null));
                 }
                 else
                 {
                     firstOfGroup[(li, sourcePath)] = path;
                     bytes[li] += source.Size;
-                    entries.Add(new MergedEntry(path, li, e with { Type = LayerEntryType.File, LinkTarget = string.Empty, Size = source.Size, DataOffset = source.DataOffset }, source));
+                    entries.Add(new MergedEntry(path, li, source with { Path = path }, source));
                 }
 
                 continue;
