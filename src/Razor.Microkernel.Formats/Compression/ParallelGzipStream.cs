@@ -188,6 +188,13 @@ public sealed class ParallelGzipStream : Stream
                 }
             }
 
+            if (final && sink.Count == 0)
+            {
+                // DeflateStream writes nothing when nothing was written to it; end the stream with an
+                // empty final block (fixed Huffman, end-of-block code): bits 1,01,0000000.
+                sink.Write([0x03, 0x00]);
+            }
+
             return new Compressed(sink.Detach(), keep < 0 ? sink.Count : keep);
         }
         finally

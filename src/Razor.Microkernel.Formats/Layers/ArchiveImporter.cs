@@ -1,5 +1,5 @@
 using System.Formats.Tar;
-using System.IO.Compression;
+using Razor.Microkernel.Formats.Compression;
 using SharpCompress.Compressors.BZip2;
 using SharpCompress.Compressors.Xz;
 
@@ -39,7 +39,17 @@ public static class ArchiveImporter
     public static ArchiveImportResult Import(Stream archive, LayerWriter writer, ArchiveImportOptions options,
         CancellationToken cancellationToken = default)
     {
-        using var tarStream = OpenDecompressed(archive);
+        Stream tarStream;
+        try
+        {
+            tarStream = OpenDecompressed(archive);
+        }
+        catch (Exception e) when (IsFormatError(e))
+        {
+            throw new ArchiveFormatException($"not a valid archive: {e.Message}", -1, e);
+        }
+
+        using var disposeTar = tarStream;
         using var reader = new TarReader(tarStream, leaveOpen: true);
         var entries = 0;
         long bytes = 0;
@@ -164,20 +174,39 @@ public static class ArchiveImporter
             }
         }
 
+        // Read what follows the tar's end so that a compressed input is verified to its last byte.
+        try
+        {
+            tarStream.CopyTo(Stream.Null);
+        }
+        catch (Exception e) when (IsFormatError(e))
+        {
+            throw new ArchiveFormatException($"not a valid archive: {e.Message}", -1, e);
+        }
+
         return new ArchiveImportResult(entries, bytes, top.ToList());
     }
 
     /// <summary>Opens the tar inside a possibly compressed archive, recognised by its first bytes.</summary>
     public static Stream OpenDecompressed(Stream raw)
     {
-        var buffered = raw.CanSeek ? raw : new BufferedStream(raw, 1 << 16);
+        var buffered = raw;
+        if (!raw.CanSeek)
+        {
+            // Compressed inputs are verified against their trailer, which needs a seekable input.
+            var copy = new MemoryStream();
+            raw.CopyTo(copy);
+            copy.Position = 0;
+            buffered = copy;
+        }
+
         Span<byte> magic = stackalloc byte[6];
         var start = buffered.CanSeek ? buffered.Position : 0;
         var n = buffered.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
         buffered.Position = start;
         if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
         {
-            return new GZipStream(buffered, CompressionMode.Decompress, leaveOpen: true);
+            return new VerifyingGzipStream(buffered);
         }
 
         if (n >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h')
@@ -217,7 +246,7 @@ public static class ArchiveImporter
 
     private static bool IsFormatError(Exception e)
         => e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
-            or InvalidOperationException or SharpCompress.Common.SharpCompressException
+            or InvalidOperationException or SharpCompress.Common.SharpCompressException or SharpCompress.Common.ArchiveOperationException
             || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);
 
     /// <summary>Reports a failure to read an entry's bytes (a truncated or corrupt archive) as a format
