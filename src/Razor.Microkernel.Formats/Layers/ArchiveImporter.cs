@@ -104,9 +104,11 @@ public static class ArchiveImporter
                 }
             }
 
-            var owner = entry is PosixTarEntry p
-                ? new Ownership(entry.Uid, entry.Gid, p.UserName ?? string.Empty, p.GroupName ?? string.Empty)
-                : new Ownership(entry.Uid, entry.Gid, Owners.NameOfUser(entry.Uid), Owners.NameOfGroup(entry.Gid));
+            // Names stored in the archive are kept; numeric-only entries get Tiny Core's names for known ids.
+            var (uname, gname) = entry is PosixTarEntry p ? (p.UserName ?? string.Empty, p.GroupName ?? string.Empty) : (string.Empty, string.Empty);
+            var owner = new Ownership(entry.Uid, entry.Gid,
+                uname.Length > 0 ? uname : Owners.NameOfUser(entry.Uid),
+                gname.Length > 0 ? gname : Owners.NameOfGroup(entry.Gid));
             if (options.Owner is { } o)
             {
                 owner = owner with { Uid = o.Id, UserName = o.Name };

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. First provides what the tests need: on Debian/Ubuntu it installs missing
+# tools with apt-get; elsewhere it names what is missing and stops. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# tool -> Debian package
+declare -A tools=(
+  [tar]=tar [gzip]=gzip [bzip2]=bzip2 [xz]=xz-utils [stat]=coreutils
+  [mksquashfs]=squashfs-tools [unsquashfs]=squashfs-tools
+  [ruby]=ruby [gem]=ruby [busybox]=busybox
+)
+missing=()
+for t in "${!tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "The .NET 10 SDK (dotnet) is required: https://dot.net" >&2
+  exit 1
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
+    pkgs=$(for t in "${missing[@]}"; do echo "${tools[$t]}"; done | sort -u | tr '\n' ' ')
+    echo "Installing: $pkgs"
+    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq || exit 1
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $pkgs >/dev/null || exit 1
+  else
+    echo "Missing tools the tests need: ${missing[*]}" >&2
+    echo "Install them (Debian packages: $(for t in "${missing[@]}"; do echo -n "${tools[$t]} "; done)) and run again." >&2
+    exit 1
+  fi
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+results=artifacts/test-results
+rm -rf "$results"
+log=$(mktemp)
+dotnet test Razor.Microkernel.Sdk.sln -c Release --blame-hang-timeout 20m --results-directory "$results" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# Sum the per-assembly summaries: "Passed!  - Failed:     0, Passed:    48, Skipped: ..."
+read -r passed failed < <(grep -E '(Passed|Failed)! +- Failed: ' "$log" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+).*/\2 \1/' |
+  awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+rm -f "$log"
+echo "$passed passed, $failed failed"
+exit "$status"

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Runs at boot from /opt/bootlocal.sh
+echo "hello from the overlay"
