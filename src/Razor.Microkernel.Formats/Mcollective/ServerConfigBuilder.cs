@@ -147,7 +147,7 @@ public static class ServerConfigBuilder
                 collectivesGiven |= key == ServerConfigKeys.Collectives;
                 if (ServerConfigKeys.IsValidPluginKey(key) && !ServerConfigKeys.WellKnownPluginKeys.Contains(key))
                 {
-                    var near = ServerConfigKeys.WellKnownPluginKeys.FirstOrDefault(k => EditDistance.Between(k, key) == 1);
+                    var near = ServerConfigKeys.WellKnownPluginKeys.FirstOrDefault(k => EditDistance.Between(k, key) <= 2);
                     if (near is not null)
                     {
                         warnings.Add(new(key, ServerConfigProblemKind.SuspiciousPluginKey,

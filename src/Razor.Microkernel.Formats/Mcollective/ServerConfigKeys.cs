@@ -194,9 +194,9 @@ internal static class EditDistance
         return previous[b.Length];
     }
 
-    /// <summary>Nearest candidate (compared case-insensitively), if within max(2, length/3) edits; ties go to the
-    /// earlier candidate.</summary>
-    public static string? Nearest(string text, IEnumerable<string> candidates)
+    /// <summary>Nearest candidate (compared case-insensitively), if within max(<paramref name="minimumLimit"/>,
+    /// length/3) edits; ties go to the earlier candidate.</summary>
+    public static string? Nearest(string text, IEnumerable<string> candidates, int minimumLimit = 2)
     {
         var lowered = text.ToLowerInvariant();
         string? best = null;
@@ -211,7 +211,7 @@ internal static class EditDistance
             }
         }
 
-        var limit = Math.Max(2, text.Length / 3);
+        var limit = Math.Max(minimumLimit, text.Length / 3);
         return bestDistance <= limit ? best : null;
     }
 }

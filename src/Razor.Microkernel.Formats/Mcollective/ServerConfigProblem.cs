@@ -66,7 +66,7 @@ public enum ServerConfigProblemKind
     /// <summary>A secrets file gives the same secret twice.</summary>
     SecretsFileDuplicateKey,
 
-    /// <summary>A warning: a <c>plugin.*</c> key is one edit away from a well-known plugin key (probably a typo).</summary>
+    /// <summary>A warning: a <c>plugin.*</c> key is one or two edits away from a well-known plugin key (probably a typo).</summary>
     SuspiciousPluginKey,
 }
 

@@ -60,7 +60,7 @@ internal static class ServerConfigValidation
                     return match;
                 }
 
-                var nearest = EditDistance.Nearest(value, allowed);
+                var nearest = EditDistance.Nearest(value, allowed, minimumLimit: 3);
                 problems.Add(new(key, ServerConfigProblemKind.InvalidEnum,
                     $"{key} '{value}' is not one of {string.Join(", ", allowed)}" + (nearest is null ? "." : $"; did you mean '{nearest}'?"),
                     nearest));
