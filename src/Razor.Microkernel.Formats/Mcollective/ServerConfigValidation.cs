@@ -1,4 +1,5 @@
 using System.Globalization;
+using Razor.Microkernel.Formats.Layers;
 
 namespace Razor.Microkernel.Formats.Mcollective;
 
@@ -89,11 +90,12 @@ internal static class ServerConfigValidation
                 return value;
 
             case ServerConfigValueType.AbsolutePath:
-                if (!value.StartsWith('/') || (key == ServerConfigKeys.Yaml && value.Contains(':', StringComparison.Ordinal)))
+                if (!value.StartsWith('/')
+                    || (key == ServerConfigKeys.Yaml && (value.Contains(':', StringComparison.Ordinal) || !ImagePath.TryNormalize(value, out _, out _))))
                 {
                     problems.Add(new(key, ServerConfigProblemKind.InvalidPath,
                         key == ServerConfigKeys.Yaml
-                            ? $"{key} must be one absolute image path (starting with '/', without ':')."
+                            ? $"{key} must be one absolute image path (starting with '/', without ':' or '..'): the facts file is written there."
                             : $"{key} must be an absolute image path (starting with '/')."));
                     return null;
                 }

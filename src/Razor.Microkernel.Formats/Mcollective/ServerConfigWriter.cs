@@ -19,6 +19,12 @@ public static class ServerConfigWriter
         Facts,
     }
 
+    /// <summary>Where MCollective looks for server.cfg in the image (the default of <c>McollectiveConfigPath</c>).</summary>
+    public const string DefaultPath = "/usr/local/etc/mcollective/server.cfg";
+
+    /// <summary>Mode of server.cfg: 0640, root-owned (it holds the secrets).</summary>
+    public const int FileMode = 0b110_100_000;
+
     private static readonly string[] StompOrder =
         [ServerConfigKeys.StompHost, ServerConfigKeys.StompPort, ServerConfigKeys.StompUser, ServerConfigKeys.StompPassword];
 

@@ -332,3 +332,20 @@ public class ServerConfigBuilderTests
         Assert.All(config.Settings, s => Assert.DoesNotContain(s.IsSecret ? s.Value : "\0", s.ToString(), StringComparison.Ordinal));
     }
 }
+
+public class ServerConfigPathTests
+{
+    [Theory]
+    [InlineData("/usr/../etc/facts.yaml")]
+    [InlineData("/")]
+    public void Build_FactsPathThatIsNoImagePath_IsInvalidPath(string path)
+        => McollectiveTestSupport.Single(McollectiveTestSupport.BuildFails(McollectiveTestSupport.Host() with { FactsPath = path }),
+            ServerConfigProblemKind.InvalidPath);
+
+    [Fact]
+    public void Writer_PathAndModeConstants()
+    {
+        Assert.Equal("/usr/local/etc/mcollective/server.cfg", ServerConfigWriter.DefaultPath);
+        Assert.Equal("640", Convert.ToString(ServerConfigWriter.FileMode, 8));
+    }
+}
