@@ -64,7 +64,9 @@ public static class ServerConfigBuilder
         var problems = new List<ServerConfigProblem>();
         var warnings = new List<ServerConfigProblem>();
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var origins = new Dictionary<string, string>(StringComparer.Ordinal); // key -> input named in messages
         var libdirs = new List<string>();
+        string? libdirOrigin = null;
         foreach (var (key, value) in Defaults)
         {
             if (key == ServerConfigKeys.LibDir)
@@ -79,30 +81,33 @@ public static class ServerConfigBuilder
 
         // Typed inputs.
         var mainCollectiveGiven = false;
-        void SetTyped(string key, string? value)
+        void SetTyped(string key, string? value, string origin)
         {
             if (!string.IsNullOrEmpty(value))
             {
                 values[key] = value;
+                origins[key] = origin;
             }
         }
 
-        SetTyped(ServerConfigKeys.StompHost, inputs.StompHost);
-        SetTyped(ServerConfigKeys.StompPort, inputs.StompPort);
-        SetTyped(ServerConfigKeys.StompUser, inputs.StompUser);
-        SetTyped(ServerConfigKeys.Identity, inputs.Identity);
-        SetTyped(ServerConfigKeys.LogLevel, inputs.LogLevel);
-        SetTyped(ServerConfigKeys.Yaml, inputs.FactsPath);
+        SetTyped(ServerConfigKeys.StompHost, inputs.StompHost, "McollectiveStompHost");
+        SetTyped(ServerConfigKeys.StompPort, inputs.StompPort, "McollectiveStompPort");
+        SetTyped(ServerConfigKeys.StompUser, inputs.StompUser, "McollectiveStompUser");
+        SetTyped(ServerConfigKeys.Identity, inputs.Identity, "McollectiveIdentity");
+        SetTyped(ServerConfigKeys.LogLevel, inputs.LogLevel, "McollectiveLogLevel");
+        SetTyped(ServerConfigKeys.Yaml, inputs.FactsPath, "McollectiveFactsPath");
         var typedCollectives = SplitList(inputs.Collectives, ',', ';');
         var collectivesGiven = typedCollectives.Length > 0;
         if (collectivesGiven)
         {
             values[ServerConfigKeys.Collectives] = string.Join(',', typedCollectives);
+            origins[ServerConfigKeys.Collectives] = "McollectiveCollectives";
         }
 
         if (!string.IsNullOrEmpty(inputs.MainCollective))
         {
             values[ServerConfigKeys.MainCollective] = inputs.MainCollective;
+            origins[ServerConfigKeys.MainCollective] = "McollectiveMainCollective";
             mainCollectiveGiven = true;
         }
 
@@ -111,6 +116,7 @@ public static class ServerConfigBuilder
         {
             libdirs.Clear();
             libdirs.AddRange(typedLibDirs);
+            libdirOrigin = "McollectiveLibDir";
         }
 
         // Overrides.
@@ -134,6 +140,7 @@ public static class ServerConfigBuilder
                 {
                     libdirs.Clear();
                     libdirOverridden = true;
+                    libdirOrigin = "McollectiveSetting";
                 }
 
                 libdirs.Add(value);
@@ -143,6 +150,7 @@ public static class ServerConfigBuilder
             if (ServerConfigKeys.IsCore(key) || ServerConfigKeys.IsValidPluginKey(key))
             {
                 values[key] = value;
+                origins[key] = "McollectiveSetting";
                 mainCollectiveGiven |= key == ServerConfigKeys.MainCollective;
                 collectivesGiven |= key == ServerConfigKeys.Collectives;
                 if (ServerConfigKeys.IsValidPluginKey(key) && !ServerConfigKeys.WellKnownPluginKeys.Contains(key))
@@ -184,7 +192,7 @@ public static class ServerConfigBuilder
         var normalized = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in values)
         {
-            var n = ServerConfigValidation.Normalize(key, value, problems);
+            var n = ServerConfigValidation.Normalize(key, value, problems, origins.GetValueOrDefault(key));
             if (n is not null)
             {
                 normalized[key] = n;
@@ -194,7 +202,7 @@ public static class ServerConfigBuilder
         var normalizedLibDirs = new List<string>();
         foreach (var dir in libdirs)
         {
-            var n = ServerConfigValidation.Normalize(ServerConfigKeys.LibDir, dir, problems);
+            var n = ServerConfigValidation.Normalize(ServerConfigKeys.LibDir, dir, problems, libdirOrigin);
             if (n is not null)
             {
                 normalizedLibDirs.Add(n);

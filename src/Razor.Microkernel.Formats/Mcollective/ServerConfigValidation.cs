@@ -11,9 +11,11 @@ internal static class ServerConfigValidation
     private static readonly string[] FalseWords = ["false", "no", "0"];
 
     /// <summary>The normalised value, or null after adding the problems to <paramref name="problems"/>.</summary>
-    public static string? Normalize(string key, string value, List<ServerConfigProblem> problems)
+    /// <param name="origin">The input the value came from (e.g. <c>McollectiveStompPort</c>), named in messages.</param>
+    public static string? Normalize(string key, string value, List<ServerConfigProblem> problems, string? origin = null)
     {
-        if (!CheckCommon(key, value, problems, "the value"))
+        var label = origin is null ? key : $"{key} (from {origin})";
+        if (!CheckCommon(key, value, problems, "the value", label))
         {
             return null;
         }
@@ -32,14 +34,14 @@ internal static class ServerConfigValidation
                 }
 
                 problems.Add(new(key, ServerConfigProblemKind.InvalidBoolean,
-                    $"{key} '{value}' is not a boolean: use true/false, yes/no or 1/0 (written as 1 or 0, because MCollective reads 'true' as false)."));
+                    $"{label} '{value}' is not a boolean: use true/false, yes/no or 1/0 (written as 1 or 0, because MCollective reads 'true' as false)."));
                 return null;
 
             case ServerConfigValueType.Integer:
-                return ParseInteger(key, value, problems)?.ToString(CultureInfo.InvariantCulture);
+                return ParseInteger(key, value, problems, label)?.ToString(CultureInfo.InvariantCulture);
 
             case ServerConfigValueType.Port:
-                var port = ParseInteger(key, value, problems);
+                var port = ParseInteger(key, value, problems, label);
                 if (port is null)
                 {
                     return null;
@@ -47,7 +49,7 @@ internal static class ServerConfigValidation
 
                 if (port is < 1 or > 65535)
                 {
-                    problems.Add(new(key, ServerConfigProblemKind.PortOutOfRange, $"{key} {port} is not a port: use 1–65535."));
+                    problems.Add(new(key, ServerConfigProblemKind.PortOutOfRange, $"{label} {port} is not a port: use 1–65535."));
                     return null;
                 }
 
@@ -63,7 +65,7 @@ internal static class ServerConfigValidation
 
                 var nearest = EditDistance.Nearest(value, allowed, minimumLimit: 3);
                 problems.Add(new(key, ServerConfigProblemKind.InvalidEnum,
-                    $"{key} '{value}' is not one of {string.Join(", ", allowed)}" + (nearest is null ? "." : $"; did you mean '{nearest}'?"),
+                    $"{label} '{value}' is not one of {string.Join(", ", allowed)}" + (nearest is null ? "." : $"; did you mean '{nearest}'?"),
                     nearest));
                 return null;
 
@@ -72,7 +74,7 @@ internal static class ServerConfigValidation
                 if (items.Any(i => i.Length == 0))
                 {
                     problems.Add(new(key, ServerConfigProblemKind.EmptyValue,
-                        $"{key} has an empty item: give a comma-separated list of collective names."));
+                        $"{label} has an empty item: give a comma-separated list of collective names."));
                     return null;
                 }
 
@@ -95,8 +97,8 @@ internal static class ServerConfigValidation
                 {
                     problems.Add(new(key, ServerConfigProblemKind.InvalidPath,
                         key == ServerConfigKeys.Yaml
-                            ? $"{key} must be one absolute image path (starting with '/', without ':' or '..'): the facts file is written there."
-                            : $"{key} must be an absolute image path (starting with '/')."));
+                            ? $"{label} must be one absolute image path (starting with '/', without ':' or '..'): the facts file is written there."
+                            : $"{label} must be an absolute image path (starting with '/')."));
                     return null;
                 }
 
@@ -106,7 +108,7 @@ internal static class ServerConfigValidation
                 if (value.Split(':').Any(p => !p.StartsWith('/')))
                 {
                     problems.Add(new(key, ServerConfigProblemKind.InvalidPath,
-                        $"{key} must be absolute image paths (each starting with '/'), separated by ':' or given as separate libdir settings."));
+                        $"{label} must be absolute image paths (each starting with '/'), separated by ':' or given as separate libdir settings."));
                     return null;
                 }
 
@@ -118,12 +120,13 @@ internal static class ServerConfigValidation
     }
 
     /// <summary>The checks every value gets. <paramref name="what"/> names the value in messages without quoting it.</summary>
-    public static bool CheckCommon(string key, string value, List<ServerConfigProblem> problems, string what)
+    public static bool CheckCommon(string key, string value, List<ServerConfigProblem> problems, string what, string? label = null)
     {
+        label ??= key;
         if (value.Length == 0)
         {
             problems.Add(new(key, ServerConfigProblemKind.EmptyValue,
-                $"{key}: {what} is empty (MCollective silently ignores 'key =' lines): give a value or leave the setting out."));
+                $"{label}: {what} is empty (MCollective silently ignores 'key =' lines): give a value or leave the setting out."));
             return false;
         }
 
@@ -132,14 +135,14 @@ internal static class ServerConfigValidation
         {
             var name = value[control] switch { '\r' => "a carriage return", '\n' => "a line feed", _ => "a NUL character" };
             problems.Add(new(key, ServerConfigProblemKind.ControlCharacters,
-                $"{key}: {what} contains {name}, which server.cfg (one setting per line) cannot hold."));
+                $"{label}: {what} contains {name}, which server.cfg (one setting per line) cannot hold."));
             return false;
         }
 
         if (char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]))
         {
             problems.Add(new(key, ServerConfigProblemKind.LeadingOrTrailingSpace,
-                $"{key}: {what} starts or ends with white space, which MCollective strips: remove it."));
+                $"{label}: {what} starts or ends with white space, which MCollective strips: remove it."));
             return false;
         }
 
@@ -155,7 +158,7 @@ internal static class ServerConfigValidation
         }
     }
 
-    private static int? ParseInteger(string key, string value, List<ServerConfigProblem> problems)
+    private static int? ParseInteger(string key, string value, List<ServerConfigProblem> problems, string label)
     {
         if (value.All(char.IsAsciiDigit)
             && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
@@ -164,7 +167,7 @@ internal static class ServerConfigValidation
         }
 
         problems.Add(new(key, ServerConfigProblemKind.InvalidInteger,
-            $"{key} '{value}' is not a whole number (digits only, at most {int.MaxValue})."));
+            $"{label} '{value}' is not a whole number (digits only, at most {int.MaxValue})."));
         return null;
     }
 }

@@ -349,3 +349,16 @@ public class ServerConfigPathTests
         Assert.Equal("640", Convert.ToString(ServerConfigWriter.FileMode, 8));
     }
 }
+
+public class ServerConfigOriginTests
+{
+    [Fact]
+    public void Problems_NameTheInputTheValueCameFrom()
+    {
+        var e = McollectiveTestSupport.BuildFails(new ServerConfigInputs { StompHost = "h", StompPort = "0", LibDir = "rel" },
+            ("keeplogs", "x"));
+        Assert.Contains(e.Problems, p => p.Message.StartsWith("plugin.stomp.port (from McollectiveStompPort) 0", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.Message.StartsWith("libdir (from McollectiveLibDir)", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.Message.StartsWith("keeplogs (from McollectiveSetting) 'x'", StringComparison.Ordinal));
+    }
+}
