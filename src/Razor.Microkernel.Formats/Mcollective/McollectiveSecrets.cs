@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 
 namespace Razor.Microkernel.Formats.Mcollective;
 
@@ -183,6 +184,26 @@ public sealed class McollectiveSecrets
         }
 
         return (psk, password);
+    }
+
+    /// <summary>
+    /// A keyed hash (HMAC-SHA256, lower-case hex) of both secrets, for an up-to-date check: it changes when a secret
+    /// changes and reveals nothing usable without <paramref name="key"/>. Keep the key out of the repository (for
+    /// example random bytes kept in <c>obj/</c>); the secrets themselves never need to be written anywhere but the layer.
+    /// </summary>
+    public string Fingerprint(ReadOnlySpan<byte> key)
+    {
+        // Length-prefixed, so no two pairs of secrets give the same bytes.
+        static string Part(string? secret) => secret is null ? "-" : $"{secret.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{secret}";
+        var data = Encoding.UTF8.GetBytes(Part(Psk) + Part(StompPassword));
+        try
+        {
+            return Convert.ToHexStringLower(HMACSHA256.HashData(key, data));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(data);
+        }
     }
 
     public override string ToString() => $"McollectiveSecrets(psk: {PskSource}, stomp password: {StompPasswordSource})";

@@ -269,3 +269,22 @@ public class McollectiveSecretsTests
         }
     }
 }
+
+public class McollectiveSecretsFingerprintTests
+{
+    [Fact]
+    public void Fingerprint_ChangesWithEitherSecretOrTheKey_AndHoldsNeitherSecret()
+    {
+        byte[] key = [1, 2, 3, 4, 5, 6, 7, 8];
+        static McollectiveSecrets S(string? psk, string? pw) => new(psk, SecretSource.File, pw, SecretSource.File);
+        var a = S("psk-aaaaaaaaaaaaaaaa", "pw-bbbbbbbbbbbbbbbbb").Fingerprint(key);
+        Assert.Matches("^[0-9a-f]{64}$", a);
+        Assert.Equal(a, S("psk-aaaaaaaaaaaaaaaa", "pw-bbbbbbbbbbbbbbbbb").Fingerprint(key));
+        Assert.NotEqual(a, S("psk-aaaaaaaaaaaaaaaX", "pw-bbbbbbbbbbbbbbbbb").Fingerprint(key));
+        Assert.NotEqual(a, S("psk-aaaaaaaaaaaaaaaa", "pw-bbbbbbbbbbbbbbbbX").Fingerprint(key));
+        Assert.NotEqual(a, S("psk-aaaaaaaaaaaaaaaa", "pw-bbbbbbbbbbbbbbbbb").Fingerprint([9]));
+        Assert.NotEqual(S("x", null).Fingerprint(key), S(null, "x").Fingerprint(key));
+        Assert.NotEqual(S("a\0+b\0-", null).Fingerprint(key), S("a", "b\0-").Fingerprint(key));
+        Assert.NotEqual(S("1:a", null).Fingerprint(key), S(null, "1:a").Fingerprint(key));
+    }
+}
