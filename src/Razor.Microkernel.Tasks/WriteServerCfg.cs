@@ -1,0 +1,175 @@
+using Microsoft.Build.Framework;
+using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.Layers;
+using Razor.Microkernel.Formats.Mcollective;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>
+/// Writes MCollective's server.cfg (mode 0640) and the facts file its plugin.yaml names into the settings
+/// layer. Settings: the Mcollective* properties, then McollectiveSetting items (Include = key, Value), then
+/// the secrets, read here from MCOLLECTIVE_PSK / MCOLLECTIVE_STOMP_PASSWORD or the McollectiveSecretsFile,
+/// never from project properties. In Development a missing PSK is generated (and kept from the previous
+/// layer, so an incremental build does not change it); Production refuses weak or missing secrets.
+/// </summary>
+public sealed class WriteServerCfg : LayerTask
+{
+    public string? StompHost { get; set; }
+
+    public string? StompPort { get; set; }
+
+    public string? StompUser { get; set; }
+
+    public string? Identity { get; set; }
+
+    public string? Collectives { get; set; }
+
+    public string? MainCollective { get; set; }
+
+    public string? LogLevel { get; set; }
+
+    public string? LibDir { get; set; }
+
+    public string? FactsPath { get; set; }
+
+    public string? ConfigPath { get; set; }
+
+    public ITaskItem[] Settings { get; set; } = [];
+
+    public ITaskItem[] Facts { get; set; } = [];
+
+    public string? SecretsFile { get; set; }
+
+    [Required]
+    public string Flavor { get; set; } = "Development";
+
+    protected override bool Write(LayerWriter writer)
+    {
+        if (!Enum.TryParse<MicrokernelFlavor>(Flavor, ignoreCase: true, out var flavor) || !Enum.IsDefined(flavor))
+        {
+            Log.LogErrorWithCodeFromResources("InvalidFlavor", Flavor);
+            return false;
+        }
+
+        string configPath;
+        try
+        {
+            configPath = ImagePath.Normalize(string.IsNullOrWhiteSpace(ConfigPath) ? ServerConfigWriter.DefaultPath : ConfigPath);
+        }
+        catch (InvalidImagePathException e)
+        {
+            Log.LogErrorWithCodeFromResources("InvalidImagePath", "property", "McollectiveConfigPath", e.ImagePathText, e.Reason);
+            return false;
+        }
+
+        try
+        {
+            var secrets = McollectiveSecrets.Load(Environment.GetEnvironmentVariable, string.IsNullOrWhiteSpace(SecretsFile) ? null : SecretsFile);
+            var previousPsk = PreviousGeneratedPsk(configPath);
+            var policy = previousPsk is null
+                ? McollectiveSecretPolicy.Apply(secrets, flavor)
+                : McollectiveSecretPolicy.Apply(secrets, flavor, () => previousPsk);
+            foreach (var w in policy.Warnings)
+            {
+                McollectiveProblems.Log(Log, w, asWarning: true);
+            }
+
+            foreach (var e in policy.Errors)
+            {
+                McollectiveProblems.Log(Log, e, asWarning: false);
+            }
+
+            if (policy.Errors.Count > 0)
+            {
+                return false;
+            }
+
+            // Remember (without the secret) that the PSK was generated, so the next build may keep it.
+            if (policy.Secrets.PskSource == SecretSource.Generated)
+            {
+                File.WriteAllBytes(Layer + ".generated-psk", []);
+            }
+            else
+            {
+                File.Delete(Layer + ".generated-psk");
+            }
+
+            var config = ServerConfigBuilder.Build(
+                new ServerConfigInputs
+                {
+                    StompHost = StompHost,
+                    StompPort = StompPort,
+                    StompUser = StompUser,
+                    Identity = Identity,
+                    Collectives = Collectives,
+                    MainCollective = MainCollective,
+                    LogLevel = LogLevel,
+                    LibDir = LibDir,
+                    FactsPath = FactsPath,
+                },
+                Settings.Select(s => (s.ItemSpec, s.GetMetadata("Value"))),
+                policy.Secrets);
+            foreach (var w in config.Warnings)
+            {
+                McollectiveProblems.Log(Log, w, asWarning: true);
+            }
+
+            var facts = FactsFile.WriteUtf8(Facts.Select(f => (f.ItemSpec, f.GetMetadata("Value"))).ToList());
+            var mtime = PackOptions.DefaultModificationTime;
+            writer.AddFile(configPath, new EntryAttributes(ServerConfigWriter.FileMode, Ownership.Root, mtime), ServerConfigWriter.WriteUtf8(config));
+            if (config.FactsPath is { } factsPath)
+            {
+                writer.AddFile(factsPath, new EntryAttributes(0x1A4, Ownership.Root, mtime), facts);
+            }
+
+            Log.LogMessageFromResources(MessageImportance.Normal, "ServerCfgWritten", "/" + configPath, config.Settings.Count, flavor);
+            return true;
+        }
+        catch (ServerConfigException e)
+        {
+            foreach (var p in e.Problems)
+            {
+                McollectiveProblems.Log(Log, p, asWarning: false);
+            }
+        }
+        catch (FactsFileException e)
+        {
+            Log.LogErrorWithCodeFromResources("InvalidFact", e.FactName, e.Reason);
+        }
+        catch (LayerConflictException e)
+        {
+            Log.LogErrorWithCodeFromResources("LayerConflict", "McollectiveFactsPath", FactsPath ?? "", "/" + e.PathInImage, e.Reason);
+        }
+
+        return false;
+    }
+
+    /// <summary>The PSK of the previous settings layer when it was generated (no PSK given): an incremental
+    /// build keeps it, so the image does not change on every build.</summary>
+    private string? PreviousGeneratedPsk(string configPath)
+    {
+        if (!File.Exists(Layer) || !File.Exists(Layer + ".generated-psk"))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var layer = File.OpenRead(Layer);
+            var entry = LayerReader.ReadEntries(layer).FirstOrDefault(e => e.Path == configPath && e.Type == LayerEntryType.File);
+            if (entry is null || entry.Size > 1 << 20)
+            {
+                return null;
+            }
+
+            var bytes = new byte[entry.Size];
+            layer.Position = entry.DataOffset;
+            layer.ReadExactly(bytes);
+            return McollectiveConfigParser.Parse(System.Text.Encoding.UTF8.GetString(bytes)).PluginConf.TryGetValue("psk", out var psk) ? psk : null;
+        }
+        catch (Exception e) when (e is MicrokernelFormatException or IOException)
+        {
+            return null;
+        }
+    }
+}
