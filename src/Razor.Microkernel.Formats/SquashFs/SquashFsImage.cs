@@ -436,7 +436,8 @@ public sealed class SquashFsImage : IDisposable
             throw new FormatLimitException("file size", size > long.MaxValue ? long.MaxValue : (long)size, Limits.MaxTotalBytes);
         }
 
-        if (blocksStart < (ulong)_dataStart || blocksStart > (ulong)_sb.InodeTableStart)
+        var hasBlocks = size >= (ulong)_sb.BlockSize || (fragment == Inode.NoFragment && size > 0);
+        if (hasBlocks && (blocksStart < (ulong)_dataStart || blocksStart > (ulong)_sb.InodeTableStart))
         {
             throw new SquashFsFormatException($"a file's data starts at {blocksStart}, outside the data area", at);
         }
