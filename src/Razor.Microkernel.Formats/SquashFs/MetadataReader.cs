@@ -41,6 +41,14 @@ internal sealed class MetadataReader(ImageSource source, Codec codec, long start
         return new MetaCursor(Start + blockOffset, offset);
     }
 
+    /// <summary>The image offset of the byte a cursor points at: exact in a block stored uncompressed, the
+    /// block's header in a compressed one.</summary>
+    public long OffsetOf(MetaCursor cursor)
+    {
+        var block = Get(cursor.Block);
+        return block.Stored && cursor.Offset <= block.Data.Length ? cursor.Block + 2 + cursor.Offset : cursor.Block;
+    }
+
     public void Read(ref MetaCursor cursor, Span<byte> target)
     {
         while (target.Length > 0)
@@ -183,7 +191,7 @@ internal sealed class MetadataReader(ImageSource source, Codec codec, long start
                 throw new SquashFsFormatException($"a {Table} block decodes to nothing", position);
             }
 
-            return new Block(data, position + 2 + stored);
+            return new Block(data, position + 2 + stored, uncompressed);
         }
         finally
         {
@@ -204,5 +212,5 @@ internal sealed class MetadataReader(ImageSource source, Codec codec, long start
         }
     }
 
-    private sealed record Block(byte[] Data, long Next);
+    private sealed record Block(byte[] Data, long Next, bool Stored);
 }

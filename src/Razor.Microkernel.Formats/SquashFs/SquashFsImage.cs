@@ -302,7 +302,7 @@ public sealed class SquashFsImage : IDisposable
     internal Inode ReadInode(long reference, long referencedFrom)
     {
         var c = _inodes.At(reference >> 16, (int)(reference & 0xFFFF), referencedFrom);
-        var at = c.Block;
+        var at = _inodes.OffsetOf(c);
         Span<byte> h = stackalloc byte[16];
         _inodes.Read(ref c, h);
         var type = BinaryPrimitives.ReadUInt16LittleEndian(h);
@@ -523,7 +523,7 @@ public sealed class SquashFsImage : IDisposable
         long consumed = 0;
         while (consumed < listing)
         {
-            var headerAt = c.Block;
+            var headerAt = _directories.OffsetOf(c);
             if (listing - consumed < 12)
             {
                 throw new SquashFsFormatException("a directory listing ends inside a header", headerAt);
@@ -547,7 +547,7 @@ public sealed class SquashFsImage : IDisposable
 
             for (var k = 0; k < count; k++)
             {
-                var at = c.Block;
+                var at = _directories.OffsetOf(c);
                 if (listing - consumed < 8)
                 {
                     throw new SquashFsFormatException("a directory listing ends inside an entry", at);
@@ -634,7 +634,7 @@ public sealed class SquashFsImage : IDisposable
         var position = file.BlocksStart;
         for (long i = 0; i < count; i++)
         {
-            var at = c.Block;
+            var at = _inodes.OffsetOf(c);
             var word = _inodes.ReadUInt32(ref c);
             var expected = (int)(i < count - 1 || file.HasFragment ? bs : file.FileSize - (i * bs));
             var stored = (int)(word & 0xFFFFFF);
@@ -753,7 +753,7 @@ public sealed class SquashFsImage : IDisposable
 
         const int perBlock = MetadataReader.BlockSize / FragmentEntrySize;
         var c = new MetaCursor(_fragmentIndex[index / perBlock], (int)(index % perBlock) * FragmentEntrySize);
-        var at = c.Block;
+        var at = _fragments.OffsetOf(c);
         var start = _fragments.ReadUInt64(ref c);
         var size = _fragments.ReadUInt32(ref c);
         var stored = (int)(size & 0xFFFFFF);
