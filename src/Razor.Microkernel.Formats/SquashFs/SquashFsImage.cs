@@ -95,6 +95,10 @@ public sealed class SquashFsImage : IDisposable
         Bound(_sb.IdTableStart);
         if (_sb.ExportTableStart != Superblock.Absent)
         {
+            // The export table (inode number -> inode reference, for NFS) is not needed to read the image;
+            // its index is still checked so that the directory table's end is known.
+            var exportIndex = ReadIndex((long)_sb.ExportTableStart, Math.Max(_sb.InodeCount, 1u), 8, "export table", 88);
+            Bound(exportIndex[0]);
             Bound((long)_sb.ExportTableStart);
         }
 

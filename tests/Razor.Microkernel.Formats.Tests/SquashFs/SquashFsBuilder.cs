@@ -55,6 +55,15 @@ internal sealed class SquashFsBuilder
         return n;
     }
 
+    /// <summary>An extended file inode (type 9) of <paramref name="size"/> bytes: holes, then <paramref name="tail"/>
+    /// as its last block (so the size can pass 4 GiB in a tiny image).</summary>
+    public int SparseFile(int parent, string name, long size, byte[] tail)
+    {
+        var n = Add(new Node(9, 0x1A4) { Data = tail, Size = size });
+        Entry(parent, name, n);
+        return n;
+    }
+
     public int Symlink(int parent, string name, string target)
     {
         var n = Add(new Node(3, 0x1FF) { Target = Encoding.UTF8.GetBytes(target) });
@@ -108,7 +117,7 @@ internal sealed class SquashFsBuilder
         var blocksStart = new long[_nodes.Count];
         foreach (var (n, i) in _nodes.Select((n, i) => (n, i)))
         {
-            if (n.Type == 2)
+            if (n.Type is 2 or 9)
             {
                 blocksStart[i] = n.Data.Length > 0 ? image.Position : 0;
                 image.Write(n.Data);
@@ -126,6 +135,7 @@ internal sealed class SquashFsBuilder
                 1 => 32,
                 2 => 32 + (4 * ((n.Data.Length + BlockSize - 1) / BlockSize)),
                 3 => 24 + n.Target.Length,
+                9 => 56 + (4 * ((n.Size + BlockSize - 1) / BlockSize)),
                 4 or 5 => 24,
                 _ => 20,
             };
@@ -160,7 +170,7 @@ internal sealed class SquashFsBuilder
                     entryPositions.Add((i, Encoding.UTF8.GetString(c.Name), dirStream.Position));
                     Write16(dirStream, (ushort)(Ref(inodePos[c.Node]) & 0xFFFF));
                     Write16(dirStream, (ushort)(short)(c.Node - children[k].Node));
-                    Write16(dirStream, (ushort)_nodes[c.Node].Type);
+                    Write16(dirStream, (ushort)(_nodes[c.Node].Type > 7 ? _nodes[c.Node].Type - 7 : _nodes[c.Node].Type));
                     Write16(dirStream, (ushort)(c.Name.Length - 1));
                     dirStream.Write(c.Name);
                 }
@@ -201,6 +211,22 @@ internal sealed class SquashFsBuilder
                         Write32(inodes, (uint)Math.Min(BlockSize, n.Data.Length - off) | 0x1000000);
                     }
 
+                    break;
+                case 9:
+                    Write64(inodes, (ulong)blocksStart[i]);
+                    Write64(inodes, (ulong)n.Size);
+                    Write64(inodes, (ulong)(n.Size - n.Data.Length));
+                    Write32(inodes, 1);
+                    Write32(inodes, 0xFFFFFFFF);
+                    Write32(inodes, 0);
+                    Write32(inodes, 0xFFFFFFFF);
+                    var count = (n.Size + BlockSize - 1) / BlockSize;
+                    for (long k = 0; k < count - 1; k++)
+                    {
+                        Write32(inodes, 0);
+                    }
+
+                    Write32(inodes, (uint)n.Data.Length | 0x1000000);
                     break;
                 case 3:
                     Write32(inodes, 1);
@@ -320,6 +346,8 @@ internal sealed class SquashFsBuilder
         public byte[] Target { get; init; } = [];
 
         public uint Rdev { get; init; }
+
+        public long Size { get; init; }
 
         public ushort UidIndex { get; init; }
     }
