@@ -43,6 +43,7 @@ public class PackageTests
     /// <summary>The task assembly, the format library and the libraries they use at run time.</summary>
     internal static readonly string[] ExpectedTaskFiles =
     [
+        "K4os.Compression.LZ4.dll",
         "Razor.Microkernel.Formats.dll",
         "Razor.Microkernel.Tasks.deps.json",
         "Razor.Microkernel.Tasks.dll",

@@ -1,0 +1,113 @@
+using System.Globalization;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.Layers;
+using Razor.Microkernel.Formats.SquashFs;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>
+/// Writes the contents of one SquashFS image (a Tiny Core .tcz) into a layer, read in-process: no mount,
+/// no unsquashfs, no root. Item metadata: Files (a ';'-list of paths or globs to keep; default all) and
+/// Prefix (an image folder to place the contents under, e.g. /tmp/tcloop/util-linux).
+/// </summary>
+public sealed class ExtractSquashfs : LayerTask
+{
+    [Required]
+    public ITaskItem Image { get; set; } = null!;
+
+    /// <summary>Limits; empty uses the reader's defaults.</summary>
+    public string? MaxBytes { get; set; }
+
+    public string? MaxEntries { get; set; }
+
+    public string? MaxDepth { get; set; }
+
+    /// <summary>The layer as an item, with EntryCount and ContentBytes metadata.</summary>
+    [Output]
+    public ITaskItem? LayerItem { get; private set; }
+
+    protected override bool Write(LayerWriter writer)
+    {
+        var source = Image.GetMetadata("FullPath");
+        if (!File.Exists(source))
+        {
+            Log.LogErrorWithCodeFromResources("TczImageMissing", Image.ItemSpec);
+            return false;
+        }
+
+        var prefixText = Image.GetMetadata("Prefix");
+        if (!string.IsNullOrWhiteSpace(prefixText) && prefixText.Trim() != "/" && !ImagePath.TryNormalize(prefixText, out _, out var reason))
+        {
+            Log.LogErrorWithCodeFromResources("InvalidImagePath", "TczImage", Image.ItemSpec, prefixText, reason);
+            return false;
+        }
+
+        var limits = SquashFsLimits.Default;
+        if (!TryLimit(MaxBytes, "SquashfsMaxBytes", v => limits = limits with { MaxTotalBytes = v })
+            || !TryLimit(MaxEntries, "SquashfsMaxEntries", v => limits = limits with { MaxEntries = v })
+            || !TryLimit(MaxDepth, "SquashfsMaxDepth", v => limits = limits with { MaxDepth = (int)Math.Min(v, int.MaxValue) }))
+        {
+            return false;
+        }
+
+        var options = new SquashFsExtractOptions
+        {
+            Files = Image.GetMetadata("Files").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Prefix = prefixText.Trim() == "/" ? string.Empty : prefixText,
+            Limits = limits,
+        };
+        try
+        {
+            var result = SquashFsExtractor.ExtractToLayer(source, writer, options, CancellationToken);
+            foreach (var w in result.Warnings)
+            {
+                Log.LogWarningWithCodeFromResources(w.Kind == SquashFsWarningKind.SocketSkipped ? "SquashfsSocketSkipped" : "SquashfsXattrsIgnored",
+                    Image.ItemSpec, "/" + w.Path);
+            }
+
+            var item = new TaskItem(Layer);
+            item.SetMetadata("EntryCount", result.Entries.ToString(CultureInfo.InvariantCulture));
+            item.SetMetadata("ContentBytes", result.ContentBytes.ToString(CultureInfo.InvariantCulture));
+            item.SetMetadata("Image", source);
+            LayerItem = item;
+            return true;
+        }
+        catch (SquashFsFormatException e)
+        {
+            Log.LogErrorWithCodeFromResources("SquashfsMalformed", Image.ItemSpec, e.Reason, e.Offset);
+        }
+        catch (FormatLimitException e)
+        {
+            Log.LogErrorWithCodeFromResources("SquashfsLimit", Image.ItemSpec, e.Message);
+        }
+        catch (InvalidImagePathException e)
+        {
+            Log.LogErrorWithCodeFromResources("SquashfsMalformed", Image.ItemSpec, e.Message, -1);
+        }
+        catch (LayerConflictException e)
+        {
+            Log.LogErrorWithCodeFromResources("SquashfsMalformed", Image.ItemSpec, e.Message, -1);
+        }
+
+        return false;
+    }
+
+    private bool TryLimit(string? text, string property, Action<long> set)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+
+        if (long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0)
+        {
+            set(v);
+            return true;
+        }
+
+        Log.LogErrorWithCodeFromResources("InvalidLimit", property, text);
+        return false;
+    }
+}
