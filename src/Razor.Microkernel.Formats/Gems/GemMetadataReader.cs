@@ -61,7 +61,7 @@ public static partial class GemMetadataReader
                     _ => ReadValue(valueNode),
                 };
             }
-            catch (FormatException e)
+            catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException or OverflowException)
             {
                 throw new GemFormatException(gem, "metadata.gz", $"'{key}': {e.Message}", e);
             }
@@ -126,7 +126,9 @@ public static partial class GemMetadataReader
         => n.Length > 0 && n != "." && n != ".." && !n.Contains('/', StringComparison.Ordinal) && !n.Contains('\\', StringComparison.Ordinal)
            && !n.Any(char.IsControl);
 
-    private static bool IsBinary(YamlNode node) => node.Tag.Value is "!binary" or "tag:yaml.org,2002:binary";
+    private static bool IsBinary(YamlNode node) => TagText(node) is "!binary" or "tag:yaml.org,2002:binary";
+
+    private static string TagText(YamlNode node) => node.Tag.IsEmpty || node.Tag.IsNonSpecific ? string.Empty : node.Tag.Value;
 
     private static string? ScalarText(YamlNode node)
     {
@@ -167,7 +169,7 @@ public static partial class GemMetadataReader
                 return DecodeBinary(s.Value ?? string.Empty);
             case YamlScalarNode s when s.Style is ScalarStyle.Plain && (s.Tag.IsEmpty || s.Tag.IsNonSpecific):
                 return ResolvePlain(s.Value ?? string.Empty);
-            case YamlScalarNode s when s.Tag.Value is "!ruby/sym" or "!ruby/symbol":
+            case YamlScalarNode s when TagText(s) is "!ruby/sym" or "!ruby/symbol":
                 return new RubySymbol(s.Value ?? string.Empty);
             case YamlScalarNode s:
                 return s.Value ?? string.Empty;
