@@ -96,11 +96,23 @@ public static partial class GemInstaller
             layer.AddDirectory(ImagePath.Combine(gemDir, sub), dirAttrs);
         }
 
+        // As sequential `gem install`s: when several gems have an executable of one name, the last one's wrapper stands.
+        var wrapperOwner = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < loaded.Count; i++)
+        {
+            foreach (var exe in loaded[i].Package.Specification.Executables)
+            {
+                wrapperOwner[exe] = i;
+            }
+        }
+
         var today = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(options.ModificationTime).UtcDateTime);
         var result = new List<InstalledGem>();
-        foreach (var (source, bytes, package) in loaded)
+        for (var i = 0; i < loaded.Count; i++)
         {
-            result.Add(InstallOne(source, bytes, package, layer, options, gemDir, binDir, today));
+            var (source, bytes, package) = loaded[i];
+            var index = i;
+            result.Add(InstallOne(source, bytes, package, layer, options, gemDir, binDir, today, exe => wrapperOwner[exe] == index));
         }
 
         return result;
@@ -200,7 +212,7 @@ public static partial class GemInstaller
     }
 
     private static InstalledGem InstallOne(GemSource source, byte[] bytes, GemPackage package, LayerWriter layer,
-        GemInstallOptions options, string gemDir, string binDir, DateOnly today)
+        GemInstallOptions options, string gemDir, string binDir, DateOnly today, Func<string, bool> ownsWrapper)
     {
         var spec = package.Specification;
         var fullName = spec.FullName;
@@ -288,9 +300,9 @@ public static partial class GemInstaller
         // Wrappers.
         var wrappers = new List<string>();
         var files = package.DataEntries.Where(e => e.Type == GemDataEntryType.File).ToDictionary(e => e.Path, StringComparer.Ordinal);
-        foreach (var exe in spec.Executables)
+        foreach (var exe in spec.Executables.Distinct(StringComparer.Ordinal))
         {
-            if (!files.TryGetValue(ExecutablePath(spec, exe), out var exeEntry))
+            if (!ownsWrapper(exe) || !files.TryGetValue(ExecutablePath(spec, exe), out var exeEntry))
             {
                 continue; // RubyGems warns "Where did … go??" and writes no wrapper
             }
