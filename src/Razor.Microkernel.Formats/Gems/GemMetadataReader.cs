@@ -135,7 +135,8 @@ public static partial class GemMetadataReader
         switch (node)
         {
             case YamlScalarNode s when IsBinary(s):
-                return DecodeBinary(s.Value ?? string.Empty);
+                return DecodeBinary(s.Value ?? string.Empty) as string
+                       ?? throw new FormatException("a !binary value is not UTF-8 text");
             case YamlScalarNode s when s.Style is ScalarStyle.Plain && IsNull(s.Value):
                 return null;
             case YamlScalarNode s:
@@ -145,16 +146,26 @@ public static partial class GemMetadataReader
         }
     }
 
-    private static string DecodeBinary(string base64)
+    /// <summary>A <c>!binary</c> value: text when its bytes are UTF-8, else the bytes (Ruby 1.8 strings are bytes).</summary>
+    private static object DecodeBinary(string base64)
     {
+        byte[] bytes;
         try
         {
-            var bytes = Convert.FromBase64String(WhitespaceRegex().Replace(base64, string.Empty));
+            bytes = Convert.FromBase64String(WhitespaceRegex().Replace(base64, string.Empty));
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException("a !binary value is not base64", e);
+        }
+
+        try
+        {
             return new UTF8Encoding(false, true).GetString(bytes);
         }
-        catch (Exception e) when (e is FormatException or DecoderFallbackException)
+        catch (DecoderFallbackException)
         {
-            throw new FormatException("a !binary value is not base64 of UTF-8 text", e);
+            return new RubyBytes(bytes);
         }
     }
 

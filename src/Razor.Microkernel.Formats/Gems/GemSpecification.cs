@@ -11,6 +11,9 @@ public sealed record GemDependency(string Name, GemRequirement Requirement, stri
 /// <summary>A Ruby symbol read from gem metadata (<c>:runtime</c>).</summary>
 internal sealed record RubySymbol(string Name);
 
+/// <summary>A Ruby string whose bytes are not UTF-8 (from a <c>!binary</c> value).</summary>
+internal sealed record RubyBytes(byte[] Bytes);
+
 /// <summary>A Ruby Hash read from gem metadata; RubyGems 1.8 cannot write one into a gemspec.</summary>
 internal sealed record RubyHash(IReadOnlyList<KeyValuePair<object?, object?>> Pairs);
 

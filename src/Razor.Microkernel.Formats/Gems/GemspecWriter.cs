@@ -121,11 +121,6 @@ public static class GemspecWriter
             return new List<object?>();
         }
 
-        if (name == "authors" && v is IReadOnlyList<object?> a)
-        {
-            return Flatten(a).OfType<string>().Cast<object?>().ToList();
-        }
-
         return v;
     }
 
@@ -172,6 +167,7 @@ public static class GemspecWriter
         true => "true",
         false => "false",
         string s => Dump(s),
+        RubyBytes b => Dump(b.Bytes),
         long l => l.ToString(CultureInfo.InvariantCulture),
         int i => i.ToString(CultureInfo.InvariantCulture),
         GemVersion v => Dump(v.Text),
@@ -195,9 +191,10 @@ public static class GemspecWriter
     private static string Inspect(IEnumerable<string> list) => "[" + string.Join(", ", list.Select(Dump)) + "]";
 
     /// <summary>Ruby 1.8 <c>String#dump</c> of the UTF-8 bytes: octal escapes for non-printable and non-ASCII bytes.</summary>
-    public static string Dump(string s)
+    public static string Dump(string s) => Dump(Encoding.UTF8.GetBytes(s));
+
+    private static string Dump(byte[] bytes)
     {
-        var bytes = Encoding.UTF8.GetBytes(s);
         var sb = new StringBuilder(bytes.Length + 2);
         sb.Append('"');
         for (var i = 0; i < bytes.Length; i++)

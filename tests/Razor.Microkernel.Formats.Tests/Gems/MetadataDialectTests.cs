@@ -59,6 +59,7 @@ public class MetadataDialectTests
         Assert.Equal("Facter, a system inventory tool é #{x}", s.Summary);
         var ruby = GemspecWriter.ToRubyForCache(s, "1.8.15", new DateOnly(2000, 1, 1));
         Assert.Contains("  s.summary = \"Facter, a system inventory tool \\303\\251 \\#{x}\"\n", ruby);
+        Assert.Contains("  s.authors = [\"Puppet Labs\", \"Ren\\351\"]\n", ruby); // Latin-1 bytes kept as bytes
         Assert.DoesNotContain("\\u", ruby);
     }
 
