@@ -227,6 +227,24 @@ public class GemInstallerTests(BuiltGems built) : IClassFixture<BuiltGems>
     }
 
     [Fact]
+    public void Install_SameGemsGiveSameBytes()
+    {
+        byte[] Make()
+        {
+            var ms = new MemoryStream();
+            using (var w = new LayerWriter(ms, leaveOpen: true))
+            {
+                GemInstaller.Install(built.All.Select(p => GemSource.FromFile(p)).ToList(), w, new GemInstallOptions { ModificationTime = 5 });
+                w.Finish();
+            }
+
+            return ms.ToArray();
+        }
+
+        Assert.Equal(Make(), Make());
+    }
+
+    [Fact]
     public void Install_SameGemTwiceIsRefused()
     {
         using var w = new LayerWriter(new MemoryStream());
