@@ -42,10 +42,12 @@ public static partial class GemMetadataReader
         var attributes = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (keyNode, valueNode) in root.Children)
         {
-            if (keyNode is not YamlScalarNode { Value: { } key })
+            if (keyNode is not YamlScalarNode { Value: { } rawKey } keyScalar)
             {
                 continue;
             }
+
+            var key = IsBinary(keyScalar) ? DecodeBinary(rawKey) as string ?? rawKey : rawKey;
 
             try
             {

@@ -64,6 +64,22 @@ public class MetadataDialectTests
     }
 
     [Fact]
+    public void RubyGems094_VersionRequirementAutorequireAndBinaryKey()
+    {
+        var s = Load("rubygems094.yaml");
+        Assert.Equal("daemons-1.0.7", s.FullName);
+        Assert.Equal(1, s.SpecificationVersion);
+        Assert.Empty(s.Dependencies);
+        Assert.Equal("> 0.0.0", s.RequiredRubyVersion!.ToString());
+        var ruby = GemspecWriter.ToRubyForCache(s, "1.8.15", new DateOnly(2000, 1, 1));
+        Assert.Contains("  s.autorequire = \"daemons\"\n", ruby);
+        Assert.Contains("  s.cert_chain = nil\n", ruby); // 1.8's reader does not default a null cert_chain
+        Assert.Contains("  s.required_ruby_version = Gem::Requirement.new(\"> 0.0.0\")\n", ruby);
+        Assert.Contains("  s.files = [\"README\"]\n", ruby);
+        Assert.Contains("    s.specification_version = 1\n", ruby);
+    }
+
+    [Fact]
     public void Modern_PlatformPrereleaseAndSeveralConstraints()
     {
         var s = Load("modern.yaml");
@@ -120,7 +136,7 @@ public class MetadataDialectTests
     public void EveryDialect_GemspecLoadsInDebianRuby()
     {
         using var tmp = new TempFolder();
-        string[] fixtures = ["psych.yaml", "syck.yaml", "defaultkey.yaml", "binary.yaml", "modern.yaml"];
+        string[] fixtures = ["psych.yaml", "syck.yaml", "defaultkey.yaml", "binary.yaml", "rubygems094.yaml", "modern.yaml"];
         var specs = fixtures.Select(Load).ToList();
         foreach (var s in specs)
         {
