@@ -49,5 +49,6 @@ public class PackageTests
         "Razor.Microkernel.Tasks.dll",
         "SharpCompress.dll",
         "System.IO.Hashing.dll",
+        "YamlDotNet.dll",
     ];
 }

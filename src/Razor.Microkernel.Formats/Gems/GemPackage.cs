@@ -1,5 +1,6 @@
 using System.Formats.Tar;
-using System.IO.Compression;
+using Razor.Microkernel.Formats.Compression;
+using Razor.Microkernel.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
 using Razor.Microkernel.Formats.Layers;
@@ -136,7 +137,8 @@ public sealed class GemPackage
 
         try
         {
-            using var reader = new TarReader(source, leaveOpen: true);
+            using var endCheck = new TarEndCheckStream(source, leaveOpen: true);
+            using var reader = new TarReader(endCheck, leaveOpen: true);
             while (reader.GetNextEntry(copyData: false) is { } entry)
             {
                 if (entry.EntryType is TarEntryType.GlobalExtendedAttributes or TarEntryType.Directory)
@@ -168,6 +170,8 @@ public sealed class GemPackage
 
                 parts[name] = bytes;
             }
+
+            endCheck.EnsureEnded();
         }
         catch (Exception e) when (IsFormatError(e))
         {
@@ -194,7 +198,7 @@ public sealed class GemPackage
     {
         try
         {
-            using var z = new GZipStream(new MemoryStream(gz, writable: false), CompressionMode.Decompress);
+            using var z = new VerifyingGzipStream(new MemoryStream(gz, writable: false));
             using var ms = new MemoryStream();
             var buffer = new byte[81920];
             int read;
@@ -272,8 +276,9 @@ public sealed class GemPackage
         long total = 0;
         try
         {
-            using var z = new GZipStream(new MemoryStream(dataGz, writable: false), CompressionMode.Decompress);
-            using var reader = new TarReader(z);
+            using var z = new VerifyingGzipStream(new MemoryStream(dataGz, writable: false));
+            using var endCheck = new TarEndCheckStream(z, leaveOpen: true);
+            using var reader = new TarReader(endCheck);
             while (reader.GetNextEntry(copyData: false) is { } entry)
             {
                 if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
@@ -369,6 +374,9 @@ public sealed class GemPackage
                         throw new GemUnsafeEntryException(gemName, raw, $"entries of type {entry.EntryType} are refused");
                 }
             }
+
+            endCheck.EnsureEnded();
+            z.ReadToEndAndVerify();
         }
         catch (Exception e) when (IsFormatError(e))
         {
@@ -451,7 +459,7 @@ public sealed class GemPackage
 
     private static bool IsFormatError(Exception e)
         => e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
-            or InvalidOperationException
+            or InvalidOperationException or ArchiveFormatException
             || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);
 
     /// <summary>The first bytes already read, then the rest of the stream.</summary>

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using Razor.Microkernel.Formats.Compression;
+using Razor.Microkernel.Formats.Tar;
 using SharpCompress.Compressors.BZip2;
 using SharpCompress.Compressors.Xz;
 
@@ -50,7 +51,8 @@ public static class ArchiveImporter
         }
 
         using var disposeTar = tarStream;
-        using var reader = new TarReader(tarStream, leaveOpen: true);
+        using var endCheck = new TarEndCheckStream(tarStream, leaveOpen: true);
+        using var reader = new TarReader(endCheck, leaveOpen: true);
         var entries = 0;
         long bytes = 0;
         var top = new SortedSet<string>(StringComparer.Ordinal);
@@ -176,9 +178,10 @@ public static class ArchiveImporter
             }
         }
 
-        // Read what follows the tar's end so that a compressed input is verified to its last byte.
+        // The tar must end with its end-of-archive block, and a compressed input is verified to its last byte.
         try
         {
+            endCheck.EnsureEnded();
             tarStream.CopyTo(Stream.Null);
         }
         catch (Exception e) when (IsFormatError(e))

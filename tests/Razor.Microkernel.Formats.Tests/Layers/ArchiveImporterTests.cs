@@ -127,6 +127,14 @@ public class ArchiveImporterTests
     }
 
     [Fact]
+    public void Import_TarCutAtAnEntryBoundary_IsAFormatError()
+    {
+        var tar = TestArchives.Tar(TestArchives.File("a", new string('x', 512)), TestArchives.File("b", "y"));
+        Assert.Throws<ArchiveFormatException>(() => Import(tar[..1024])); // header + data of 'a', nothing after
+        Assert.Throws<ArchiveFormatException>(() => Import(TestArchives.Gzip(tar[..1024])));
+    }
+
+    [Fact]
     public void Import_GarbageAndCorruptGzip_AreFormatErrors()
     {
         Assert.Throws<ArchiveFormatException>(() => Import(Encoding.ASCII.GetBytes(new string('z', 3000))));

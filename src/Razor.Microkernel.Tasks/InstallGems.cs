@@ -1,0 +1,161 @@
+using System.Globalization;
+using Microsoft.Build.Framework;
+using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.Gems;
+using Razor.Microkernel.Formats.Layers;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>
+/// Installs the RubyGems tarball (as its setup.rb would) and the gems (as RubyGems 1.8's
+/// <c>gem install --local --install-dir GEMHOME --bindir BINDIR</c> would) into one layer, without Ruby.
+/// </summary>
+public sealed class InstallGems : LayerTask
+{
+    public ITaskItem[] Gems { get; set; } = [];
+
+    public ITaskItem? RubyGems { get; set; }
+
+    /// <summary>The target's Ruby, e.g. 1.8.7; its major.minor picks the gem and site_ruby folders.</summary>
+    [Required]
+    public string RubyVersion { get; set; } = "1.8.7";
+
+    public string RubyGemsVersion { get; set; } = "1.8.15";
+
+    public string? GemHome { get; set; }
+
+    [Required]
+    public string GemBinDir { get; set; } = "/usr/local/bin";
+
+    [Required]
+    public string RubyPath { get; set; } = "/usr/local/bin/ruby";
+
+    /// <summary>Seconds since the epoch: the entries' time and the day written for gems without a date.</summary>
+    public string? SourceDateEpoch { get; set; }
+
+    [Output]
+    public ITaskItem[] InstalledGems { get; private set; } = [];
+
+    protected override bool Write(LayerWriter writer)
+    {
+        var parts = RubyVersion.Trim().Split('.');
+        if (parts.Length < 2 || !parts.All(p => p.Length > 0 && p.All(char.IsAsciiDigit)))
+        {
+            Log.LogErrorWithCodeFromResources("InvalidRubyVersion", RubyVersion);
+            return false;
+        }
+
+        var series = parts[0] + "." + parts[1];
+        string gemHome, binDir, siteRuby;
+        try
+        {
+            gemHome = ImagePath.Normalize(string.IsNullOrWhiteSpace(GemHome) ? $"/usr/local/lib/ruby/gems/{series}" : GemHome);
+            binDir = ImagePath.Normalize(GemBinDir);
+            siteRuby = ImagePath.Normalize($"/usr/local/lib/ruby/site_ruby/{series}");
+        }
+        catch (InvalidImagePathException e)
+        {
+            Log.LogErrorWithCodeFromResources("InvalidImagePath", "property", "GemHome/GemBinDir", e.ImagePathText, e.Reason);
+            return false;
+        }
+
+        foreach (var gem in Gems.Where(g => !File.Exists(g.GetMetadata("FullPath"))))
+        {
+            Log.LogErrorWithCodeFromResources("SourceFileMissing", "Gem", gem.ItemSpec);
+        }
+
+        if (RubyGems is not null && !File.Exists(RubyGems.GetMetadata("FullPath")))
+        {
+            Log.LogErrorWithCodeFromResources("SourceFileMissing", "RubyGems", RubyGems.ItemSpec);
+        }
+
+        if (Log.HasLoggedErrors)
+        {
+            return false;
+        }
+
+        var mtime = PackOptions.DefaultModificationTime;
+        if (!string.IsNullOrWhiteSpace(SourceDateEpoch)
+            && (!long.TryParse(SourceDateEpoch.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out mtime) || mtime > 0x1FFFFFFFFL))
+        {
+            Log.LogErrorWithCodeFromResources("InvalidSourceDateEpoch", SourceDateEpoch);
+            return false;
+        }
+
+        try
+        {
+            if (RubyGems is not null)
+            {
+                using var tarball = File.OpenRead(RubyGems.GetMetadata("FullPath"));
+                var r = RubyGemsInstaller.Install(tarball, writer, new RubyGemsInstallOptions
+                {
+                    SiteRubyDir = siteRuby,
+                    BinDir = binDir,
+                    RubyPath = RubyPath,
+                    RubyVersion = RubyVersion,
+                    ModificationTime = mtime,
+                });
+                Log.LogMessageFromResources(MessageImportance.Normal, "RubyGemsInstalled", r.TopFolder, r.LibraryFiles.Count, "/" + siteRuby);
+            }
+
+            var sources = Gems.Select(g =>
+            {
+                var prebuilt = g.GetMetadata("PrebuiltExtensions");
+                return GemSource.FromFile(g.GetMetadata("FullPath"), string.IsNullOrWhiteSpace(prebuilt) ? null : Path.GetFullPath(prebuilt)) with { DisplayName = g.ItemSpec };
+            }).ToList();
+            var installed = GemInstaller.Install(sources, writer, new GemInstallOptions
+            {
+                GemDir = gemHome,
+                BinDir = binDir,
+                RubyPath = RubyPath,
+                RubyVersion = RubyVersion,
+                RubyGemsVersion = RubyGemsVersion,
+                ModificationTime = mtime,
+            });
+            InstalledGems = installed.Select(i =>
+            {
+                var item = new Microsoft.Build.Utilities.TaskItem(i.Specification.Name);
+                item.SetMetadata("Version", i.Specification.Version.ToString());
+                item.SetMetadata("Platform", i.Specification.Platform);
+                item.SetMetadata("GemFolder", "/" + i.GemFolder);
+                Log.LogMessageFromResources(MessageImportance.Normal, "GemInstalled", i.Specification.Name, i.Specification.Version, "/" + i.GemFolder);
+                return (ITaskItem)item;
+            }).ToArray();
+            return true;
+        }
+        catch (GemDependencyException e)
+        {
+            Log.LogErrorWithCodeFromResources("GemDependencies", string.Join("; ", e.Unmet.Select(u => u.ToString())));
+        }
+        catch (GemChecksumException e)
+        {
+            Log.LogErrorWithCodeFromResources("GemChecksum", e.Gem, e.Algorithm, e.Entry, e.Expected, e.Actual);
+        }
+        catch (GemUnsafeEntryException e)
+        {
+            Log.LogErrorWithCodeFromResources("GemUnsafeEntry", e.Gem, e.Entry ?? "", e.Reason);
+        }
+        catch (GemUnsupportedException e)
+        {
+            Log.LogErrorWithCodeFromResources("GemUnsupported", e.Gem, e.Reason);
+        }
+        catch (GemLimitException e)
+        {
+            Log.LogErrorWithCodeFromResources("GemLimit", e.Gem, e.Message);
+        }
+        catch (GemException e)
+        {
+            Log.LogErrorWithCodeFromResources("GemMalformed", e.Gem, e.Message);
+        }
+        catch (RubyGemsTarballException e)
+        {
+            Log.LogErrorWithCodeFromResources("RubyGemsMalformed", RubyGems?.ItemSpec ?? "", e.Message);
+        }
+        catch (LayerConflictException e)
+        {
+            Log.LogErrorWithCodeFromResources("GemConflict", e.PathInImage, e.Reason);
+        }
+
+        return false;
+    }
+}
