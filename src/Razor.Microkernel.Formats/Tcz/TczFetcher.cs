@@ -233,18 +233,10 @@ public static class TczFetcher
             try
             {
                 var state = new ExtensionState();
-                var depText = await GetDepTextAsync(name, state).ConfigureAwait(false);
-                if (state.OfflineMiss is not null)
-                {
-                    tcs.TrySetResult(null);
-                    return state;
-                }
-
-                var deps = DepFile.Parse(depText ?? "", request.Kernel);
+                var deps = await ProcessCoreAsync(name, state, tcs).ConfigureAwait(false);
                 tcs.TrySetResult(deps);
-                await GetTczAsync(name, state).ConfigureAwait(false);
-                state.Deps = state.Path is null ? null : deps;
-                if (state.Path is not null && state.PendingDepEntry is { } pending)
+                state.Deps = state.Path is null || state.OfflineMiss is not null ? null : deps;
+                if (state.Deps is not null && state.PendingDepEntry is { } pending)
                 {
                     cache.SetEntry(pending);
                 }
@@ -263,73 +255,125 @@ public static class TczFetcher
             }
         }
 
-        private async Task<string?> GetDepTextAsync(string name, ExtensionState state)
+        private string MirrorUrl(string mirror, string file) => FetchLocation.Combine(mirror, $"{request.Version}/{request.Arch}/tcz/{file}");
+
+        /// <summary>Finds the extension's dependencies (completing <paramref name="depsReady"/> as early as possible, so
+        /// discovery of the tree does not wait for big downloads) and its verified .tcz.</summary>
+        private async Task<IReadOnlyList<string>?> ProcessCoreAsync(string name, ExtensionState state,
+            TaskCompletionSource<IReadOnlyList<string>?> depsReady)
         {
-            var key = prefix + name + ".dep";
-            if (!request.RefreshMetadata || client is null)
+            var depKey = prefix + name + ".dep";
+            var tczKey = prefix + name;
+            var pinned = request.Lock is { } l && l.Version == request.Version && l.Arch == request.Arch ? l.FindExtension(name) : null;
+            var depEntry = request.RefreshMetadata && client is not null ? null : cache.TryGetEntry(depKey);
+            IReadOnlyList<string>? Parse(string? text) => DepFile.Parse(text ?? "", request.Kernel);
+            if (depEntry is not null)
             {
-                if (cache.TryGetEntry(key) is { } entry)
-                {
-                    return entry.Exists ? entry.Text ?? "" : null;
-                }
+                depsReady.TrySetResult(Parse(depEntry.Exists ? depEntry.Text : null));
             }
 
+            var tczCached = TryFromCache(name, tczKey, pinned, state);
             if (client is null)
             {
-                state.OfflineMiss = new OfflineMiss($"the dependency list of '{name}'", key);
-                return null;
+                if (depEntry is null)
+                {
+                    state.OfflineMiss = new OfflineMiss($"the dependency list of '{name}'", depKey);
+                }
+                else if (!tczCached)
+                {
+                    state.OfflineMiss = new OfflineMiss($"extension '{name}'", tczKey);
+                }
+
+                return depEntry is null ? null : Parse(depEntry.Exists ? depEntry.Text : null);
             }
 
+            if (depEntry is not null && tczCached)
+            {
+                return Parse(depEntry.Exists ? depEntry.Text : null);
+            }
+
+            // The extension's home: the first mirror with its .md5.txt. Its .dep is authoritative (404 = none).
+            string? home = null;
+            string? homeMd5 = null;
             Exception? failure = null;
             foreach (var mirror in mirrors)
             {
-                var url = FetchLocation.Combine(mirror, $"{request.Version}/{request.Arch}/tcz/{name}.dep");
-                await metadataGate.WaitAsync(Token).ConfigureAwait(false);
+                var url = MirrorUrl(mirror, name + ".md5.txt");
                 try
                 {
-                    var bytes = await client.TryGetBytesAsync(url, Token).ConfigureAwait(false);
+                    var bytes = await GetSmallAsync(url).ConfigureAwait(false);
                     if (bytes is not null)
                     {
-                        var text = System.Text.Encoding.UTF8.GetString(bytes);
-                        cache.SetEntry(new CacheEntry { Key = key, Text = text, Source = url });
-                        return text;
+                        home = mirror;
+                        homeMd5 = Md5Sum.Parse(System.Text.Encoding.UTF8.GetString(bytes), name, url);
+                        break;
                     }
                 }
                 catch (DownloadFailedException e)
                 {
                     failure = e;
-                    progress?.Report(new FetchEvent(FetchEventKind.FallingBack, name + ".dep", url, Message: e.Message));
-                }
-                finally
-                {
-                    metadataGate.Release();
+                    progress?.Report(new FetchEvent(FetchEventKind.FallingBack, name + ".md5.txt", url, Message: e.Message));
                 }
             }
 
-            if (failure is not null)
+            if (home is null && failure is not null)
             {
-                throw failure;
+                throw failure; // cannot tell whether the extension exists
             }
 
-            state.PendingDepEntry = new CacheEntry { Key = key, Exists = false, Source = mirrors.FirstOrDefault() };
-            return null;
+            string? depText;
+            if (depEntry is not null)
+            {
+                depText = depEntry.Exists ? depEntry.Text : null;
+            }
+            else
+            {
+                depText = null;
+                var found = false;
+                foreach (var mirror in home is null ? mirrors : [home])
+                {
+                    var url = MirrorUrl(mirror, name + ".dep");
+                    var bytes = await GetSmallAsync(url).ConfigureAwait(false);
+                    if (bytes is not null)
+                    {
+                        depText = System.Text.Encoding.UTF8.GetString(bytes);
+                        cache.SetEntry(new CacheEntry { Key = depKey, Text = depText, Source = url });
+                        found = true;
+                        break;
+                    }
+                }
+
+                if (!found)
+                {
+                    state.PendingDepEntry = new CacheEntry { Key = depKey, Exists = false, Source = home ?? mirrors.FirstOrDefault() };
+                }
+            }
+
+            var deps = Parse(depText);
+            depsReady.TrySetResult(deps);
+            if (!tczCached)
+            {
+                await DownloadTczAsync(name, tczKey, pinned, state, home, homeMd5).ConfigureAwait(false);
+            }
+
+            return deps;
         }
 
-        private async Task GetTczAsync(string name, ExtensionState state)
+        private async Task<byte[]?> GetSmallAsync(string url)
         {
-            var key = prefix + name;
-            var pinned = request.Lock is { } l && l.Version == request.Version && l.Arch == request.Arch ? l.FindExtension(name) : null;
-            if (TryFromCache(name, key, pinned, state))
+            await metadataGate.WaitAsync(Token).ConfigureAwait(false);
+            try
             {
-                return;
+                return await client!.TryGetBytesAsync(url, Token).ConfigureAwait(false);
             }
-
-            if (client is null)
+            finally
             {
-                state.OfflineMiss = new OfflineMiss($"extension '{name}'", key);
-                return;
+                metadataGate.Release();
             }
+        }
 
+        private async Task DownloadTczAsync(string name, string key, LockedExtension? pinned, ExtensionState state, string? home, string? homeMd5)
+        {
             using (await cache.LockAsync(key, Token).ConfigureAwait(false))
             {
                 if (TryFromCache(name, key, pinned, state))
@@ -339,18 +383,19 @@ public static class TczFetcher
 
                 var tried = new List<string>();
                 Exception? failure = null;
-                foreach (var mirror in mirrors)
+                var order = home is null ? mirrors : [home, .. mirrors.Where(m => m != home)];
+                foreach (var mirror in order)
                 {
-                    var url = FetchLocation.Combine(mirror, $"{request.Version}/{request.Arch}/tcz/{name}");
+                    var url = MirrorUrl(mirror, name);
                     try
                     {
-                        var md5 = await GetMd5Async(name, url).ConfigureAwait(false);
+                        var md5 = mirror == home ? homeMd5 : await GetMd5Async(name, url).ConfigureAwait(false);
                         for (var round = 1; ; round++)
                         {
                             await downloadGate.WaitAsync(Token).ConfigureAwait(false);
                             try
                             {
-                                await client.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, Token).ConfigureAwait(false);
+                                await client!.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, Token).ConfigureAwait(false);
                             }
                             finally
                             {
@@ -393,17 +438,7 @@ public static class TczFetcher
         private async Task<string?> GetMd5Async(string name, string tczUrl)
         {
             var url = tczUrl + ".md5.txt";
-            byte[]? bytes;
-            await metadataGate.WaitAsync(Token).ConfigureAwait(false);
-            try
-            {
-                bytes = await client!.TryGetBytesAsync(url, Token).ConfigureAwait(false);
-            }
-            finally
-            {
-                metadataGate.Release();
-            }
-
+            var bytes = await GetSmallAsync(url).ConfigureAwait(false);
             if (bytes is null)
             {
                 Warnings.Add($"'{name}' has no .md5.txt at {url}; it is verified by its lock file SHA-256 only, if any.");

@@ -6,7 +6,7 @@ namespace Razor.Microkernel.Formats.Tests.Fetch;
 internal static class FetchTestSupport
 {
     /// <summary>Short times so failure cases take a second, not minutes.</summary>
-    public static DownloadOptions Fast(int attempts = 3, int inactivityMs = 400) => new()
+    public static DownloadOptions Fast(int attempts = 3, int inactivityMs = 3000) => new()
     {
         MaxAttempts = attempts,
         InitialBackoff = TimeSpan.FromMilliseconds(10),
