@@ -182,7 +182,19 @@ public sealed class DownloadCache
     public void SetEntry(CacheEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        AtomicFile.Write(IndexPath(entry.Key), s => JsonSerializer.Serialize(s, entry, Json));
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                AtomicFile.Write(IndexPath(entry.Key), s => JsonSerializer.Serialize(s, entry, Json));
+                return;
+            }
+            catch (Exception e) when (attempt < 10 && e is IOException or UnauthorizedAccessException)
+            {
+                // Windows refuses to replace a file another process is reading; the reader is quick.
+                Thread.Sleep(10 * attempt);
+            }
+        }
     }
 
     /// <summary>Verifies <paramref name="file"/> against the expected hashes, moves it into the blob store by
@@ -212,7 +224,20 @@ public sealed class DownloadCache
         }
         else
         {
-            File.Move(file, blob, overwrite: true);
+            try
+            {
+                File.Move(file, blob, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another process stored the same content at the same moment (and may be reading it).
+                if (!File.Exists(blob) || new FileInfo(blob).Length != hashes.Size)
+                {
+                    throw;
+                }
+
+                TryDelete(file);
+            }
         }
 
         var entry = new CacheEntry { Key = key, Sha256 = hashes.Sha256, Size = hashes.Size, Md5 = hashes.Md5, Source = source, Text = text };

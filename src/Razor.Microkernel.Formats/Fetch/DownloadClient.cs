@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 
@@ -69,7 +70,7 @@ public sealed class DownloadClient : IDisposable
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    throw new TimeoutException($"no data for {Options.InactivityTimeout.TotalSeconds:0.###} s");
+                    throw new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"no data for {Options.InactivityTimeout.TotalSeconds:0.###} s"));
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -174,7 +175,7 @@ public sealed class DownloadClient : IDisposable
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            throw new TimeoutException($"no data for {Options.InactivityTimeout.TotalSeconds:0.###} s");
+            throw new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"no data for {Options.InactivityTimeout.TotalSeconds:0.###} s"));
         }
     }
 
@@ -260,7 +261,7 @@ public sealed class DownloadClient : IDisposable
 
                 var delay = e is RestartDownloadException ? TimeSpan.Zero : Options.Backoff(i);
                 progress?.Report(new FetchEvent(FetchEventKind.Retrying, item, location,
-                    Message: $"attempt {i} of {max}: {Describe(e)}; retrying in {delay.TotalSeconds:0.##} s"));
+                    Message: string.Create(CultureInfo.InvariantCulture, $"attempt {i} of {max}: {Describe(e)}; retrying in {delay.TotalSeconds:0.##} s")));
                 await Task.Delay(delay, ct).ConfigureAwait(false);
             }
         }

@@ -80,11 +80,13 @@ public sealed record FetchEvent(
         _ => $"{Item}: {Kind} {Location}{(Message is null ? "" : " (" + Message + ")")}",
     };
 
+    private static readonly System.Globalization.CultureInfo Invariant = System.Globalization.CultureInfo.InvariantCulture;
+
     public static string FormatSize(long bytes) => bytes switch
     {
-        >= 1 << 30 => $"{bytes / (double)(1 << 30):0.0} GiB",
-        >= 1 << 20 => $"{bytes / (double)(1 << 20):0.0} MiB",
-        >= 1 << 10 => $"{bytes / 1024.0:0.0} KiB",
+        >= 1 << 30 => string.Create(Invariant, $"{bytes / (double)(1 << 30):0.0} GiB"),
+        >= 1 << 20 => string.Create(Invariant, $"{bytes / (double)(1 << 20):0.0} MiB"),
+        >= 1 << 10 => string.Create(Invariant, $"{bytes / 1024.0:0.0} KiB"),
         _ => $"{bytes} B",
     };
 }

@@ -45,7 +45,7 @@ public sealed class OfflineCacheMissException(string what, string key, string ca
 
 /// <summary>Another process held a cache entry's lock for longer than the configured wait.</summary>
 public sealed class CacheLockTimeoutException(string key, string lockPath, TimeSpan waited)
-    : FetchException($"Timed out after {waited.TotalSeconds:0.#} s waiting for the cache lock '{lockPath}' (key '{key}').")
+    : FetchException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Timed out after {waited.TotalSeconds:0.#} s waiting for the cache lock '{lockPath}' (key '{key}')."))
 {
     public string Key { get; } = key;
     public string LockPath { get; } = lockPath;

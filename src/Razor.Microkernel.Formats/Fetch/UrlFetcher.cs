@@ -17,6 +17,9 @@ public sealed record UrlFetchRequest
     public DownloadOptions Download { get; init; } = new();
 
     public TimeSpan? CacheLockTimeout { get; init; }
+
+    /// <summary>Re-hash the cached file before using it (default: size check; blobs are verified before they are stored).</summary>
+    public bool VerifyCacheOnRead { get; init; }
 }
 
 public sealed record UrlFetchResult(string Url, string Path, string Sha256, long Size, bool FromCache)
@@ -32,7 +35,7 @@ public static class UrlFetcher
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout);
+        var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout, request.VerifyCacheOnRead);
         if (request.Offline)
         {
             return TryFromCache(cache, request, progress)

@@ -41,6 +41,9 @@ public sealed record TczFetchRequest
     public DownloadOptions Download { get; init; } = new();
 
     public TimeSpan? CacheLockTimeout { get; init; }
+
+    /// <summary>Re-hash every cached .tcz before using it (default: size check; blobs are verified before they are stored).</summary>
+    public bool VerifyCacheOnRead { get; init; }
 }
 
 /// <summary>A resolved extension: its verified <c>.tcz</c> in the cache (<see cref="Path"/>, never to be written to).</summary>
@@ -85,7 +88,7 @@ public static class TczFetcher
             .Where(m => !string.IsNullOrWhiteSpace(m)).Select(FetchLocation.Normalize).Distinct().ToList();
         var roots = request.Extensions.Select(e => new DependencyRoot(ExtensionName.Normalize(e.Name, request.Kernel), e.IncludeDependencies))
             .ToList();
-        var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout);
+        var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout, request.VerifyCacheOnRead);
         using var client = request.Offline ? null : new DownloadClient(request.Download);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = new Run(request, mirrors, cache, client, progress, failFast);
@@ -266,7 +269,18 @@ public static class TczFetcher
             var tczKey = prefix + name;
             var pinned = request.Lock is { } l && l.Version == request.Version && l.Arch == request.Arch ? l.FindExtension(name) : null;
             var depEntry = request.RefreshMetadata && client is not null ? null : cache.TryGetEntry(depKey);
-            IReadOnlyList<string>? Parse(string? text) => DepFile.Parse(text ?? "", request.Kernel);
+            IReadOnlyList<string>? Parse(string? text)
+            {
+                try
+                {
+                    return DepFile.Parse(text ?? "", request.Kernel);
+                }
+                catch (InvalidExtensionNameException e)
+                {
+                    throw new InvalidExtensionNameException(e.Name, $"{e.Reason} (listed in {name}.dep)");
+                }
+            }
+
             if (depEntry is not null)
             {
                 depsReady.TrySetResult(Parse(depEntry.Exists ? depEntry.Text : null));

@@ -262,4 +262,21 @@ public sealed class TczFetcherTests : IAsyncLifetime
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), clock.Elapsed.ToString());
         Assert.Null(new DownloadCache(Cache).TryGetEntry("tcz/4.x/x86/ruby.tcz"));
     }
+
+    [Fact]
+    public async Task Fetch_BadNameInADepFile_SaysWhichDepFile()
+    {
+        content["evil.tcz"] = layout.Add("evil", "good.tcz\n../../etc/shadow\n");
+        var e = await Assert.ThrowsAsync<InvalidExtensionNameException>(() => TczFetcher.FetchAsync(Request("evil")));
+        Assert.Contains("evil.tcz.dep", e.Message);
+    }
+
+    [Fact]
+    public async Task Fetch_NoMd5OnTheMirror_StillFetchesWithAWarning()
+    {
+        content["nomd5.tcz"] = layout.Add("nomd5", md5: false);
+        var result = await TczFetcher.FetchAsync(Request("nomd5"));
+        AssertFetched(result);
+        Assert.Contains(result.Warnings, w => w.Contains("nomd5.tcz", StringComparison.Ordinal) && w.Contains(".md5.txt", StringComparison.Ordinal));
+    }
 }
