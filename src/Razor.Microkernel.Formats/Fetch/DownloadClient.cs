@@ -49,7 +49,17 @@ public sealed class DownloadClient : IDisposable
         if (FetchLocation.IsLocal(location))
         {
             var path = FetchLocation.ToLocalPath(location);
-            return File.Exists(path) ? await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false) : null;
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
+            if (new FileInfo(path).Length > Options.MaxSmallFileBytes)
+            {
+                throw new DownloadFailedException(location, 1, $"more than the {Options.MaxSmallFileBytes} bytes a metadata file may have");
+            }
+
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
         }
 
         try
@@ -62,7 +72,12 @@ public sealed class DownloadClient : IDisposable
                 {
                     using var response = await http.GetAsync(location, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
                     ThrowForStatus(location, response);
-                    using var body = new MemoryStream();
+                    if (response.Content.Headers.ContentLength > Options.MaxSmallFileBytes)
+                    {
+                        throw new PermanentFailureException($"{response.Content.Headers.ContentLength} bytes is more than the {Options.MaxSmallFileBytes} a metadata file may have");
+                    }
+
+                    using var body = new LimitedMemoryStream(Options.MaxSmallFileBytes);
                     await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
                     await CopyWithInactivityTimeoutAsync(stream, body, timeout, null, ct).ConfigureAwait(false);
                     CheckLength(location, response.Content.Headers.ContentLength, body.Length);
@@ -290,6 +305,19 @@ public sealed class DownloadClient : IDisposable
     }
 
     public void Dispose() => http.Dispose();
+
+    private sealed class LimitedMemoryStream(long limit) : MemoryStream
+    {
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Length + buffer.Length > limit)
+            {
+                throw new PermanentFailureException($"more than the {limit} bytes a metadata file may have");
+            }
+
+            return base.WriteAsync(buffer, cancellationToken);
+        }
+    }
 
     private sealed class RestartDownloadException(string message) : Exception(message);
 

@@ -23,6 +23,9 @@ public sealed record DownloadOptions
 
     public int MaxRedirects { get; init; } = 10;
 
+    /// <summary>Largest small file (<c>.dep</c>, <c>.md5.txt</c>) accepted; a bigger one is a failure, not an allocation.</summary>
+    public long MaxSmallFileBytes { get; init; } = 1 << 20;
+
     /// <summary>How often <see cref="FetchEventKind.Progress"/> is reported during one download.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -279,4 +279,18 @@ public sealed class TczFetcherTests : IAsyncLifetime
         AssertFetched(result);
         Assert.Contains(result.Warnings, w => w.Contains("nomd5.tcz", StringComparison.Ordinal) && w.Contains(".md5.txt", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Fetch_RealSquashfsExtension_ArrivesByteIdenticalAndUnsquashfsReadsIt()
+    {
+        tmp.Write("src/usr/local/bin/lscpu", "#!/bin/sh\necho cpu\n");
+        tmp.Write("src/usr/local/sbin/sfdisk", "#!/bin/sh\n");
+        content["util-linux.tcz"] = layout.AddSquashfs("util-linux", tmp["src"], "ncurses.tcz\n");
+        var result = await TczFetcher.FetchAsync(Request("util-linux"));
+        Assert.Equal(["ncurses.tcz", "util-linux.tcz"], result.Extensions.Select(e => e.Name));
+        AssertFetched(result);
+        var listing = Tool.Run("unsquashfs", "-l", result.Extensions[1].Path).EnsureSuccess("unsquashfs -l").StdOut;
+        Assert.Contains("usr/local/bin/lscpu", listing);
+        Assert.Contains("usr/local/sbin/sfdisk", listing);
+    }
 }

@@ -41,6 +41,18 @@ public sealed class TinyCoreMirrorBuilder(string root, string version = "4.x", s
         return content;
     }
 
+    /// <summary>Adds an extension made with the real mksquashfs from a folder, as Tiny Core 4.x builds them
+    /// (squashfs 4.0, gzip, 4 KiB blocks, no xattrs, root-owned, fixed timestamps), with its .md5.txt and .dep.</summary>
+    public byte[] AddSquashfs(string name, string sourceFolder, string? depText = null)
+    {
+        var file = name.EndsWith(".tcz", StringComparison.Ordinal) ? name : name + ".tcz";
+        Directory.CreateDirectory(TczFolder);
+        var target = Path.Combine(TczFolder, file);
+        Tool.Run("mksquashfs", [sourceFolder, target, "-noappend", "-comp", "gzip", "-b", "4096", "-no-xattrs", "-all-root",
+            "-mkfs-time", "0", "-all-time", "0", "-no-progress", "-quiet"]).EnsureSuccess("mksquashfs");
+        return Add(file, depText, File.ReadAllBytes(target));
+    }
+
     public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
     public static string Md5(byte[] content) => Convert.ToHexStringLower(MD5.HashData(content));
