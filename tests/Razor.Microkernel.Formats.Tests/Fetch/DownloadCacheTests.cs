@@ -83,12 +83,21 @@ public class DownloadCacheTests
         }
 
         var lockFile = Directory.EnumerateFiles(tmp["cache/locks"]).Single();
-        using var holder = Process.Start(new ProcessStartInfo(Tool.Require("flock"), ["-x", lockFile, "sleep", "0.6"]))!;
-        await Task.Delay(150);
-        var clock = Stopwatch.StartNew();
+        var ready = tmp["ready"];
+        var released = tmp["released"];
+        using var holder = Process.Start(new ProcessStartInfo(Tool.Require("flock"),
+            ["-x", lockFile, "sh", "-c", $"touch '{ready}'; sleep 0.4; touch '{released}'"]))!;
+        var wait = Stopwatch.StartNew();
+        while (!File.Exists(ready))
+        {
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(20), "flock did not start");
+            await Task.Delay(10);
+        }
+
         using (await cache.LockAsync("k"))
         {
-            Assert.True(clock.Elapsed > TimeSpan.FromMilliseconds(250), clock.Elapsed.ToString());
+            // The other process held the lock until its command finished.
+            Assert.True(File.Exists(released));
         }
 
         await holder.WaitForExitAsync();
