@@ -135,25 +135,51 @@ public sealed class DownloadClient : IDisposable
 
     private async Task<long> DownloadOnceAsync(string location, string partialPath, string item, IProgress<FetchEvent>? progress, CancellationToken ct)
     {
+        // A partial file is resumed only with the validator (strong ETag or Last-Modified) of the response that
+        // started it, sent as If-Range: a file that changed since then comes back whole (200), never spliced.
+        var validatorPath = partialPath + ".validator";
         var existing = File.Exists(partialPath) ? new FileInfo(partialPath).Length : 0;
+        var validator = existing > 0 && Options.ResumeDownloads && File.Exists(validatorPath) ? File.ReadAllText(validatorPath) : null;
+        if (existing > 0 && string.IsNullOrEmpty(validator))
+        {
+            existing = 0;
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(Options.InactivityTimeout);
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, location);
-            if (existing > 0 && Options.ResumeDownloads)
+            if (existing > 0)
             {
                 request.Headers.Range = new RangeHeaderValue(existing, null);
+                request.Headers.TryAddWithoutValidation("If-Range", validator);
             }
 
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
             {
                 File.Delete(partialPath);
+                File.Delete(validatorPath);
                 throw new RestartDownloadException("the server refused to resume (416); starting over");
             }
 
             ThrowForStatus(location, response);
+            if (response.StatusCode != HttpStatusCode.PartialContent)
+            {
+                var etag = response.Headers.ETag;
+                var newValidator = etag is { IsWeak: false } ? etag.ToString()
+                    : response.Content.Headers.LastModified?.ToString("r", CultureInfo.InvariantCulture);
+                if (newValidator is null)
+                {
+                    File.Delete(validatorPath);
+                }
+                else
+                {
+                    await File.WriteAllTextAsync(validatorPath, newValidator, ct).ConfigureAwait(false);
+                }
+            }
+
             var contentLength = response.Content.Headers.ContentLength;
             long start = 0;
             long? total = contentLength;
@@ -184,6 +210,7 @@ public sealed class DownloadClient : IDisposable
             }
 
             CheckLength(location, contentLength, received);
+            File.Delete(validatorPath);
             var size = start + received;
             progress?.Report(new FetchEvent(FetchEventKind.Completed, item, location, size, total, rate));
             return size;

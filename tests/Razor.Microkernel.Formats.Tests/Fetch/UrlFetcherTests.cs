@@ -229,4 +229,35 @@ public sealed class UrlFetcherTests : IAsyncLifetime
         Assert.Equal(1, server.Requests(FileName));
         Assert.Single(results, r => r.FromCache);
     }
+
+    [Fact]
+    public async Task Fetch_FileChangesOnTheServerBetweenAttempts_IfRangeGetsTheWholeNewFile()
+    {
+        server.Misbehave(FileName, new ResetMidBody(1, 64 * 1024));
+        var changed = Bytes(200 * 1024, 99);
+        server.Misbehave(FileName, new ReplaceBody(changed));
+        var r = await Fetch(); // unpinned: whatever the URL serves now, but never a splice of two versions
+        Assert.Equal(Sha256(changed), r.Sha256);
+        Assert.Equal(changed, File.ReadAllBytes(r.Path));
+        Assert.Matches(@"^bytes=\d+-$", server.RangeHeaders(FileName)[1]);
+    }
+
+    [Fact]
+    public async Task Fetch_StalePartialWithoutValidator_IsNotResumed()
+    {
+        var cache = new DownloadCache(Cache);
+        Directory.CreateDirectory(Path.GetDirectoryName(cache.PartialPath(UrlFetcher.Key(Url)))!);
+        File.WriteAllBytes(cache.PartialPath(UrlFetcher.Key(Url)), Bytes(5000, 1234)); // left by a crashed older build
+        AssertGood(await Fetch());
+        Assert.Equal([null], server.RangeHeaders(FileName));
+    }
+
+    [Fact]
+    public async Task Fetch_ServerWithoutValidators_RestartsInsteadOfResuming()
+    {
+        server.Validators = false;
+        server.Misbehave(FileName, new ResetMidBody(1, 64 * 1024));
+        AssertGood(await Fetch());
+        Assert.Equal([null, null], server.RangeHeaders(FileName));
+    }
 }

@@ -66,6 +66,9 @@ public sealed class LoopbackMirror : IAsyncDisposable
     /// <summary>Answer Range requests with 206 (default). When false, every request gets the whole body with 200.</summary>
     public bool RangeSupport { get; set; } = true;
 
+    /// <summary>Send a strong ETag (a content hash) and honour If-Range (default). When false, no validators are sent.</summary>
+    public bool Validators { get; set; } = true;
+
     /// <summary>Number of requests answered so far (all paths).</summary>
     public int TotalRequests => log.Count;
 
@@ -164,8 +167,15 @@ public sealed class LoopbackMirror : IAsyncDisposable
             return;
         }
 
+        var etag = "\"" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))[..16] + "\"";
+        if (Validators)
+        {
+            ctx.Response.Headers.ETag = etag;
+        }
+
+        var ifRange = ctx.Request.Headers.IfRange.ToString();
         var start = 0;
-        if (range.Length > 0 && RangeSupport && behavior is not IgnoreRange)
+        if (range.Length > 0 && RangeSupport && behavior is not IgnoreRange && (ifRange.Length == 0 || ifRange == etag))
         {
             if (!TryParseRange(range, out start))
             {
