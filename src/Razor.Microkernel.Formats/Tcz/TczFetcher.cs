@@ -86,6 +86,11 @@ public static class TczFetcher
         ArgumentNullException.ThrowIfNull(request);
         var mirrors = new[] { request.Mirror }.Concat(request.MirrorFallbacks)
             .Where(m => !string.IsNullOrWhiteSpace(m)).Select(FetchLocation.Normalize).Distinct().ToList();
+        if (mirrors.Count == 0 && !request.Offline)
+        {
+            throw new InvalidFetchInputException(request.Mirror ?? "", "no Tiny Core mirror is set");
+        }
+
         var roots = request.Extensions.Select(e => new DependencyRoot(ExtensionName.Normalize(e.Name, request.Kernel), e.IncludeDependencies))
             .ToList();
         var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout, request.VerifyCacheOnRead);

@@ -293,4 +293,8 @@ public sealed class TczFetcherTests : IAsyncLifetime
         Assert.Contains("usr/local/bin/lscpu", listing);
         Assert.Contains("usr/local/sbin/sfdisk", listing);
     }
+
+    [Fact]
+    public async Task Fetch_NoMirror_TypedError()
+        => await Assert.ThrowsAsync<InvalidFetchInputException>(() => TczFetcher.FetchAsync(Request("ruby") with { Mirror = " " }));
 }
