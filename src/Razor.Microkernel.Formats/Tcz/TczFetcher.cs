@@ -1,0 +1,501 @@
+using System.Collections.Concurrent;
+using Razor.Microkernel.Formats.Fetch;
+
+namespace Razor.Microkernel.Formats.Tcz;
+
+/// <summary>One <c>TczExtension</c> item: a name (with or without <c>.tcz</c>, <c>KERNEL</c> allowed) and whether
+/// its <c>.dep</c> tree comes with it.</summary>
+public sealed record TczExtensionRequest(string Name, bool IncludeDependencies = true);
+
+public sealed record TczFetchRequest
+{
+    public const string DefaultMirror = "http://distro.ibiblio.org/tinycorelinux";
+
+    public required IReadOnlyList<TczExtensionRequest> Extensions { get; init; }
+
+    /// <summary>The cache root (see <see cref="DownloadCache.DefaultRoot"/>).</summary>
+    public required string CacheDirectory { get; init; }
+
+    /// <summary>Mirror root: http(s):// URL, file:// URL or folder. Files are at <c>&lt;mirror&gt;/&lt;version&gt;/&lt;arch&gt;/tcz/NAME</c>.</summary>
+    public string Mirror { get; init; } = DefaultMirror;
+
+    /// <summary>Tried in order, per file, when the mirror before does not have the file or fails after its retries.</summary>
+    public IReadOnlyList<string> MirrorFallbacks { get; init; } = [];
+
+    public string Version { get; init; } = "4.x";
+
+    public string Arch { get; init; } = "x86";
+
+    public string Kernel { get; init; } = "3.0.21-tinycore";
+
+    /// <summary>Never touch the network; everything comes from the cache or the call fails with
+    /// <see cref="OfflineCacheMissException"/>.</summary>
+    public bool Offline { get; init; }
+
+    /// <summary>A lock file whose SHA-256 pins are enforced (and whose blobs are served from the cache by hash).</summary>
+    public LockFile? Lock { get; init; }
+
+    /// <summary>Fetch <c>.dep</c> files from the mirror even when the cache has them.</summary>
+    public bool RefreshMetadata { get; init; }
+
+    public DownloadOptions Download { get; init; } = new();
+
+    public TimeSpan? CacheLockTimeout { get; init; }
+
+    /// <summary>Re-hash every cached .tcz before using it (default: size check; blobs are verified before they are stored).</summary>
+    public bool VerifyCacheOnRead { get; init; }
+}
+
+/// <summary>A resolved extension: its verified <c>.tcz</c> in the cache (<see cref="Path"/>, never to be written to).</summary>
+public sealed record FetchedExtension(
+    string Name,
+    string Path,
+    string Md5,
+    string Sha256,
+    long Size,
+    IReadOnlyList<string> Dependencies,
+    bool IsRoot,
+    bool FromCache)
+{
+    public LockedExtension ToLocked() => new(Name, Md5, Sha256, Size, Dependencies);
+}
+
+/// <param name="Extensions">In install order: dependencies before dependants.</param>
+/// <param name="Lock">Mirror, version, arch, kernel and the extensions; its <see cref="LockFile.Downloads"/> is empty
+/// (add URL downloads with <see cref="LockFile.WithDownloads"/>).</param>
+/// <param name="Warnings">Broken dependency cycles, extensions without an <c>.md5.txt</c>.</param>
+public sealed record TczFetchResult(
+    IReadOnlyList<FetchedExtension> Extensions,
+    LockFile Lock,
+    IReadOnlyList<DependencyCycle> Cycles,
+    IReadOnlyList<string> Warnings);
+
+/// <summary>Replaces <c>tce-load -w</c> for a project's extensions: resolves the <c>.dep</c> trees, downloads (in
+/// parallel, bounded) and verifies each <c>.tcz</c> against its <c>.md5.txt</c> and the lock file, through the
+/// content-addressed cache.</summary>
+public static class TczFetcher
+{
+    /// <exception cref="MissingExtensionException">An extension is on no mirror; the chain shows who needs it.</exception>
+    /// <exception cref="OfflineCacheMissException">Offline, and the cache lacks a file.</exception>
+    /// <exception cref="DownloadFailedException">A file failed on every mirror after retries.</exception>
+    /// <exception cref="ChecksumMismatchException">A file does not match its <c>.md5.txt</c> or the lock file, on every mirror.</exception>
+    /// <exception cref="InvalidExtensionNameException">A name (or a name in a <c>.dep</c> file) is not valid.</exception>
+    public static async Task<TczFetchResult> FetchAsync(TczFetchRequest request, IProgress<FetchEvent>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var mirrors = new[] { request.Mirror }.Concat(request.MirrorFallbacks)
+            .Where(m => !string.IsNullOrWhiteSpace(m)).Select(FetchLocation.Normalize).Distinct().ToList();
+        if (mirrors.Count == 0 && !request.Offline)
+        {
+            throw new InvalidFetchInputException(request.Mirror ?? "", "no Tiny Core mirror is set");
+        }
+
+        var roots = request.Extensions.Select(e => new DependencyRoot(ExtensionName.Normalize(e.Name, request.Kernel), e.IncludeDependencies))
+            .ToList();
+        var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout, request.VerifyCacheOnRead);
+        using var client = request.Offline ? null : new DownloadClient(request.Download);
+        using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var run = new Run(request, mirrors, cache, client, progress, failFast);
+
+        var expansions = new List<Task>();
+        foreach (var root in roots)
+        {
+            _ = run.Ensure(root.Name);
+            if (root.IncludeDependencies)
+            {
+                expansions.Add(run.ExpandAsync(root.Name));
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(expansions).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The per-extension tasks hold the real errors.
+        }
+
+        await run.WaitAllAsync().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        DependencyResolution resolution;
+        try
+        {
+            resolution = DependencyResolver.Resolve(roots, name => run.States[name].Value.Result.Deps);
+        }
+        catch (MissingExtensionException e)
+        {
+            var state = run.States[e.Missing].Value.Result;
+            if (state.OfflineMiss is { } miss)
+            {
+                throw new OfflineCacheMissException(miss.What, miss.Key, cache.Root, e.Chain);
+            }
+
+            throw new MissingExtensionException(e.Chain, state.Tried);
+        }
+
+        var rootNames = roots.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        var fetched = resolution.Order.Select(name =>
+        {
+            var s = run.States[name].Value.Result;
+            return new FetchedExtension(name, s.Path!, s.Md5!, s.Sha256!, s.Size, resolution.Dependencies[name], rootNames.Contains(name), s.FromCache);
+        }).ToList();
+        var lockFile = new LockFile
+        {
+            Mirror = mirrors.Count > 0 ? mirrors[0] : "",
+            Version = request.Version,
+            Arch = request.Arch,
+            Kernel = request.Kernel,
+            Extensions = [.. fetched.Select(f => f.ToLocked())],
+        };
+        var warnings = resolution.Warnings.Concat(run.Warnings.OrderBy(w => w, StringComparer.Ordinal)).ToList();
+        return new TczFetchResult(fetched, lockFile, resolution.Cycles, warnings);
+    }
+
+    private sealed record OfflineMiss(string What, string Key);
+
+    private sealed class ExtensionState
+    {
+        public IReadOnlyList<string>? Deps { get; set; }
+
+        public IReadOnlyList<string> Tried { get; set; } = [];
+
+        public OfflineMiss? OfflineMiss { get; set; }
+
+        public string? Path { get; set; }
+
+        public string? Md5 { get; set; }
+
+        public string? Sha256 { get; set; }
+
+        public long Size { get; set; }
+
+        public bool FromCache { get; set; }
+
+        /// <summary>"No .dep file" is recorded only once the extension itself is found: a missing extension has no
+        /// .dep either, and caching that as "no dependencies" would outlive its arrival on the mirror.</summary>
+        public CacheEntry? PendingDepEntry { get; set; }
+    }
+
+    private sealed class Run(TczFetchRequest request, List<string> mirrors, DownloadCache cache, DownloadClient? client,
+        IProgress<FetchEvent>? progress, CancellationTokenSource failFast)
+    {
+        private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<string>?>> depsKnown = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, byte> expanded = new(StringComparer.Ordinal);
+        private readonly SemaphoreSlim metadataGate = new(Math.Max(1, request.Download.MaxParallelDownloads * 2));
+        private readonly SemaphoreSlim downloadGate = new(Math.Max(1, request.Download.MaxParallelDownloads));
+        private readonly string prefix = $"tcz/{request.Version}/{request.Arch}/";
+
+        public ConcurrentDictionary<string, Lazy<Task<ExtensionState>>> States { get; } = new(StringComparer.Ordinal);
+
+        public ConcurrentBag<string> Warnings { get; } = [];
+
+        private CancellationToken Token => failFast.Token;
+
+        public Task<ExtensionState> Ensure(string name)
+            => States.GetOrAdd(name, n => new Lazy<Task<ExtensionState>>(() => Task.Run(() => ProcessAsync(n), CancellationToken.None))).Value;
+
+        public async Task ExpandAsync(string name)
+        {
+            if (!expanded.TryAdd(name, 0))
+            {
+                return;
+            }
+
+            _ = Ensure(name);
+            var deps = await depsKnown.GetOrAdd(name, _ => NewTcs()).Task.ConfigureAwait(false);
+            if (deps is not null)
+            {
+                await Task.WhenAll(deps.Select(ExpandAsync)).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Waits for every started extension; rethrows the first real failure (cancellation of the others follows it).</summary>
+        public async Task WaitAllAsync()
+        {
+            var tasks = States.Values.Select(l => l.Value).ToList();
+            try
+            {
+                await Task.WhenAll(tasks).ConfigureAwait(false);
+            }
+            catch
+            {
+                var failures = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).ToList();
+                var real = failures.FirstOrDefault(e => e is not OperationCanceledException);
+                if (real is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(real).Throw();
+                }
+
+                throw;
+            }
+        }
+
+        private static TaskCompletionSource<IReadOnlyList<string>?> NewTcs() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private async Task<ExtensionState> ProcessAsync(string name)
+        {
+            var tcs = depsKnown.GetOrAdd(name, _ => NewTcs());
+            try
+            {
+                var state = new ExtensionState();
+                var deps = await ProcessCoreAsync(name, state, tcs).ConfigureAwait(false);
+                tcs.TrySetResult(deps);
+                state.Deps = state.Path is null || state.OfflineMiss is not null ? null : deps;
+                if (state.Deps is not null && state.PendingDepEntry is { } pending)
+                {
+                    cache.SetEntry(pending);
+                }
+
+                return state;
+            }
+            catch (Exception e)
+            {
+                tcs.TrySetResult(null);
+                if (e is not OperationCanceledException)
+                {
+                    await failFast.CancelAsync().ConfigureAwait(false);
+                }
+
+                throw;
+            }
+        }
+
+        private string MirrorUrl(string mirror, string file) => FetchLocation.Combine(mirror, $"{request.Version}/{request.Arch}/tcz/{file}");
+
+        /// <summary>Finds the extension's dependencies (completing <paramref name="depsReady"/> as early as possible, so
+        /// discovery of the tree does not wait for big downloads) and its verified .tcz.</summary>
+        private async Task<IReadOnlyList<string>?> ProcessCoreAsync(string name, ExtensionState state,
+            TaskCompletionSource<IReadOnlyList<string>?> depsReady)
+        {
+            var depKey = prefix + name + ".dep";
+            var tczKey = prefix + name;
+            var pinned = request.Lock is { } l && l.Version == request.Version && l.Arch == request.Arch ? l.FindExtension(name) : null;
+            var depEntry = request.RefreshMetadata && client is not null ? null : cache.TryGetEntry(depKey);
+            IReadOnlyList<string>? Parse(string? text)
+            {
+                try
+                {
+                    return DepFile.Parse(text ?? "", request.Kernel);
+                }
+                catch (InvalidExtensionNameException e)
+                {
+                    throw new InvalidExtensionNameException(e.Name, $"{e.Reason} (listed in {name}.dep)");
+                }
+            }
+
+            if (depEntry is not null)
+            {
+                depsReady.TrySetResult(Parse(depEntry.Exists ? depEntry.Text : null));
+            }
+
+            var tczCached = TryFromCache(name, tczKey, pinned, state);
+            if (client is null)
+            {
+                if (depEntry is null)
+                {
+                    state.OfflineMiss = new OfflineMiss($"the dependency list of '{name}'", depKey);
+                }
+                else if (!tczCached)
+                {
+                    state.OfflineMiss = new OfflineMiss($"extension '{name}'", tczKey);
+                }
+
+                return depEntry is null ? null : Parse(depEntry.Exists ? depEntry.Text : null);
+            }
+
+            if (depEntry is not null && tczCached)
+            {
+                return Parse(depEntry.Exists ? depEntry.Text : null);
+            }
+
+            // The extension's home: the first mirror with its .md5.txt. Its .dep is authoritative (404 = none).
+            string? home = null;
+            string? homeMd5 = null;
+            Exception? failure = null;
+            foreach (var mirror in mirrors)
+            {
+                var url = MirrorUrl(mirror, name + ".md5.txt");
+                try
+                {
+                    var bytes = await GetSmallAsync(url).ConfigureAwait(false);
+                    if (bytes is not null)
+                    {
+                        home = mirror;
+                        homeMd5 = Md5Sum.Parse(System.Text.Encoding.UTF8.GetString(bytes), name, url);
+                        break;
+                    }
+                }
+                catch (DownloadFailedException e)
+                {
+                    failure = e;
+                    progress?.Report(new FetchEvent(FetchEventKind.FallingBack, name + ".md5.txt", url, Message: e.Message));
+                }
+            }
+
+            if (home is null && failure is not null)
+            {
+                throw failure; // cannot tell whether the extension exists
+            }
+
+            string? depText;
+            if (depEntry is not null)
+            {
+                depText = depEntry.Exists ? depEntry.Text : null;
+            }
+            else
+            {
+                depText = null;
+                var found = false;
+                foreach (var mirror in home is null ? mirrors : [home])
+                {
+                    var url = MirrorUrl(mirror, name + ".dep");
+                    var bytes = await GetSmallAsync(url).ConfigureAwait(false);
+                    if (bytes is not null)
+                    {
+                        depText = System.Text.Encoding.UTF8.GetString(bytes);
+                        cache.SetEntry(new CacheEntry { Key = depKey, Text = depText, Source = url });
+                        found = true;
+                        break;
+                    }
+                }
+
+                if (!found)
+                {
+                    state.PendingDepEntry = new CacheEntry { Key = depKey, Exists = false, Source = home ?? mirrors.FirstOrDefault() };
+                }
+            }
+
+            var deps = Parse(depText);
+            depsReady.TrySetResult(deps);
+            if (!tczCached)
+            {
+                await DownloadTczAsync(name, tczKey, pinned, state, home, homeMd5).ConfigureAwait(false);
+            }
+
+            return deps;
+        }
+
+        private async Task<byte[]?> GetSmallAsync(string url)
+        {
+            await metadataGate.WaitAsync(Token).ConfigureAwait(false);
+            try
+            {
+                return await client!.TryGetBytesAsync(url, Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                metadataGate.Release();
+            }
+        }
+
+        private async Task DownloadTczAsync(string name, string key, LockedExtension? pinned, ExtensionState state, string? home, string? homeMd5)
+        {
+            using (await cache.LockAsync(key, Token).ConfigureAwait(false))
+            {
+                if (TryFromCache(name, key, pinned, state))
+                {
+                    return;
+                }
+
+                var tried = new List<string>();
+                Exception? failure = null;
+                var order = home is null ? mirrors : [home, .. mirrors.Where(m => m != home)];
+                foreach (var mirror in order)
+                {
+                    var url = MirrorUrl(mirror, name);
+                    try
+                    {
+                        var md5 = mirror == home ? homeMd5 : await GetMd5Async(name, url).ConfigureAwait(false);
+                        for (var round = 1; ; round++)
+                        {
+                            await downloadGate.WaitAsync(Token).ConfigureAwait(false);
+                            try
+                            {
+                                await client!.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, Token).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                downloadGate.Release();
+                            }
+
+                            try
+                            {
+                                var entry = await cache.AddBlobAsync(key, cache.PartialPath(key), name, pinned?.Sha256, md5, url, cancellationToken: Token).ConfigureAwait(false);
+                                Set(state, entry, fromCache: false);
+                                return;
+                            }
+                            catch (ChecksumMismatchException e) when (round == 1)
+                            {
+                                progress?.Report(new FetchEvent(FetchEventKind.Retrying, name, url, Message: e.Message + " Downloading again from the start."));
+                            }
+                        }
+                    }
+                    catch (DownloadNotFoundException)
+                    {
+                        tried.Add(url);
+                    }
+                    catch (Exception e) when (e is DownloadFailedException or ChecksumMismatchException or InvalidFetchInputException)
+                    {
+                        tried.Add(url);
+                        failure = e;
+                        progress?.Report(new FetchEvent(FetchEventKind.FallingBack, name, url, Message: e.Message));
+                    }
+                }
+
+                if (failure is not null)
+                {
+                    throw failure;
+                }
+
+                state.Tried = tried;
+            }
+        }
+
+        private async Task<string?> GetMd5Async(string name, string tczUrl)
+        {
+            var url = tczUrl + ".md5.txt";
+            var bytes = await GetSmallAsync(url).ConfigureAwait(false);
+            if (bytes is null)
+            {
+                Warnings.Add($"'{name}' has no .md5.txt at {url}; it is verified by its lock file SHA-256 only, if any.");
+                return null;
+            }
+
+            return Md5Sum.Parse(System.Text.Encoding.UTF8.GetString(bytes), name, url);
+        }
+
+        private bool TryFromCache(string name, string key, LockedExtension? pinned, ExtensionState state)
+        {
+            var entry = cache.TryGetEntry(key);
+            if (entry is { Sha256: not null } && (pinned is null || string.Equals(pinned.Sha256, entry.Sha256, StringComparison.OrdinalIgnoreCase)))
+            {
+                Set(state, entry, fromCache: true);
+            }
+            else if (pinned is not null && cache.TryGetBlob(pinned.Sha256, pinned.Size) is not null)
+            {
+                var pinnedEntry = new CacheEntry { Key = key, Sha256 = pinned.Sha256.ToLowerInvariant(), Size = pinned.Size, Md5 = pinned.Md5, Source = "lock file" };
+                cache.SetEntry(pinnedEntry);
+                Set(state, pinnedEntry, fromCache: true);
+            }
+            else
+            {
+                return false;
+            }
+
+            progress?.Report(new FetchEvent(FetchEventKind.FromCache, name, state.Path!, state.Size, state.Size));
+            return true;
+        }
+
+        private void Set(ExtensionState state, CacheEntry entry, bool fromCache)
+        {
+            state.Path = cache.BlobPath(entry.Sha256!);
+            state.Sha256 = entry.Sha256;
+            state.Md5 = entry.Md5;
+            state.Size = entry.Size;
+            state.FromCache = fromCache;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Security.Cryptography;
+
+namespace Razor.Microkernel.TestSupport.Mirror;
+
+/// <summary>Writes a Tiny Core mirror layout into a folder: <c>&lt;root&gt;/&lt;version&gt;/&lt;arch&gt;/tcz/NAME.tcz</c> with its
+/// <c>.md5.txt</c> (md5sum format) and, when it has dependencies, its <c>.dep</c>.</summary>
+public sealed class TinyCoreMirrorBuilder(string root, string version = "4.x", string arch = "x86")
+{
+    public string Root { get; } = root;
+
+    public string TczFolder => Path.Combine(Root, version, arch, "tcz");
+
+    /// <summary>The path of a mirror file relative to the root, as <see cref="LoopbackMirror.Url"/> takes it.</summary>
+    public string Relative(string fileName) => $"{version}/{arch}/tcz/{fileName}";
+
+    /// <summary>Adds an extension with <paramref name="content"/> (random bytes of <paramref name="size"/> when null, seeded by
+    /// the name so runs are repeatable) and a <c>.dep</c> with exactly <paramref name="depText"/> (none when null).</summary>
+    public byte[] Add(string name, string? depText = null, byte[]? content = null, int size = 4096, bool md5 = true)
+    {
+        var file = name.EndsWith(".tcz", StringComparison.Ordinal) ? name : name + ".tcz";
+        if (content is null)
+        {
+            content = new byte[size];
+            new Random(StringComparer.Ordinal.GetHashCode(file) ^ size).NextBytes(content);
+            var seed = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(file));
+            seed.AsSpan(0, Math.Min(seed.Length, content.Length)).CopyTo(content);
+        }
+
+        Directory.CreateDirectory(TczFolder);
+        File.WriteAllBytes(Path.Combine(TczFolder, file), content);
+        if (md5)
+        {
+            File.WriteAllText(Path.Combine(TczFolder, file + ".md5.txt"), $"{Convert.ToHexStringLower(MD5.HashData(content))}  {file}\n");
+        }
+
+        if (depText is not null)
+        {
+            File.WriteAllText(Path.Combine(TczFolder, file + ".dep"), depText);
+        }
+
+        return content;
+    }
+
+    /// <summary>Adds an extension made with the real mksquashfs from a folder, as Tiny Core 4.x builds them
+    /// (squashfs 4.0, gzip, 4 KiB blocks, no xattrs, root-owned, fixed timestamps), with its .md5.txt and .dep.</summary>
+    public byte[] AddSquashfs(string name, string sourceFolder, string? depText = null)
+    {
+        var file = name.EndsWith(".tcz", StringComparison.Ordinal) ? name : name + ".tcz";
+        Directory.CreateDirectory(TczFolder);
+        var target = Path.Combine(TczFolder, file);
+        Tool.Run("mksquashfs", [sourceFolder, target, "-noappend", "-comp", "gzip", "-b", "4096", "-no-xattrs", "-all-root",
+            "-mkfs-time", "0", "-all-time", "0", "-no-progress", "-quiet"]).EnsureSuccess("mksquashfs");
+        return Add(file, depText, File.ReadAllBytes(target));
+    }
+
+    public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    public static string Md5(byte[] content) => Convert.ToHexStringLower(MD5.HashData(content));
+}
