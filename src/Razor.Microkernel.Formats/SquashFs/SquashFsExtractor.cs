@@ -82,7 +82,9 @@ public static class SquashFsExtractor
                 }
                 else if (matcher.Keep(e.Path))
                 {
-                    var content = e.Type == SquashFsEntryType.File && scheduled.Add(e.InodeReference);
+                    // Only extended file inodes can be hard-linked (mksquashfs writes a basic inode when nlink is 1);
+                    // remembering just those keeps memory small for images with millions of files.
+                    var content = e.Type == SquashFsEntryType.File && (!e.Inode.Extended || scheduled.Add(e.InodeReference));
                     yield return new Pending(e, content);
                 }
             }
@@ -126,7 +128,11 @@ public static class SquashFsExtractor
                 {
                     using var content = new FileContentStream(pipeline.FeedFor(item), e.Size);
                     writer.AddFile(path, a, content, e.Size);
-                    hardLinks[e.InodeReference] = path;
+                    if (e.Inode.Extended)
+                    {
+                        hardLinks[e.InodeReference] = path;
+                    }
+
                     bytes += e.Size;
                     break;
                 }

@@ -124,18 +124,28 @@ internal sealed class SquashFsBuilder
             }
         }
 
+        // Like mksquashfs, a file with more than one name gets an extended inode (which has a link count).
+        var refs = new int[_nodes.Count];
+        foreach (var c in _nodes.SelectMany(n => n.Children))
+        {
+            refs[c.Node]++;
+        }
+
+        var types = _nodes.Select((n, i) => n.Type == 2 && refs[i] > 1 ? 9 : n.Type).ToArray();
+        long SizeOf(Node n) => n.Size > 0 ? n.Size : n.Data.Length;
+
         // Pass 1: inode positions in the (unsplit) inode stream.
         var inodePos = new long[_nodes.Count];
         long p = 0;
         foreach (var (n, i) in _nodes.Select((n, i) => (n, i)))
         {
             inodePos[i] = p;
-            p += n.Type switch
+            p += types[i] switch
             {
                 1 => 32,
                 2 => 32 + (4 * ((n.Data.Length + BlockSize - 1) / BlockSize)),
                 3 => 24 + n.Target.Length,
-                9 => 56 + (4 * ((n.Size + BlockSize - 1) / BlockSize)),
+                9 => 56 + (4 * ((SizeOf(n) + BlockSize - 1) / BlockSize)),
                 4 or 5 => 24,
                 _ => 20,
             };
@@ -185,13 +195,13 @@ internal sealed class SquashFsBuilder
         var inodes = new MemoryStream();
         foreach (var (n, i) in _nodes.Select((n, i) => (n, i)))
         {
-            Write16(inodes, (ushort)n.Type);
+            Write16(inodes, (ushort)types[i]);
             Write16(inodes, (ushort)n.Mode);
             Write16(inodes, n.UidIndex);
             Write16(inodes, 0);
             Write32(inodes, ModificationTime);
             Write32(inodes, (uint)i + 1);
-            switch (n.Type)
+            switch (types[i])
             {
                 case 1:
                     var r = Ref(dirPos[i]);
@@ -214,19 +224,24 @@ internal sealed class SquashFsBuilder
                     break;
                 case 9:
                     Write64(inodes, (ulong)blocksStart[i]);
-                    Write64(inodes, (ulong)n.Size);
-                    Write64(inodes, (ulong)(n.Size - n.Data.Length));
-                    Write32(inodes, 1);
+                    Write64(inodes, (ulong)SizeOf(n));
+                    Write64(inodes, (ulong)(SizeOf(n) - n.Data.Length));
+                    Write32(inodes, (uint)refs[i]);
                     Write32(inodes, 0xFFFFFFFF);
                     Write32(inodes, 0);
                     Write32(inodes, 0xFFFFFFFF);
-                    var count = (n.Size + BlockSize - 1) / BlockSize;
-                    for (long k = 0; k < count - 1; k++)
+                    var count = (SizeOf(n) + BlockSize - 1) / BlockSize;
+                    var dataBlocks = (n.Data.Length + BlockSize - 1) / BlockSize;
+                    for (long k = 0; k < count - dataBlocks; k++)
                     {
                         Write32(inodes, 0);
                     }
 
-                    Write32(inodes, (uint)n.Data.Length | 0x1000000);
+                    for (var off = 0; off < n.Data.Length; off += BlockSize)
+                    {
+                        Write32(inodes, (uint)Math.Min(BlockSize, n.Data.Length - off) | 0x1000000);
+                    }
+
                     break;
                 case 3:
                     Write32(inodes, 1);
