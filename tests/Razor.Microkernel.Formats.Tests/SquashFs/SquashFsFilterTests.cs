@@ -93,6 +93,26 @@ public sealed class SquashFsFilterTests
     }
 
     [Fact]
+    public void Extract_SameImageTwice_GivesSameLayerBytes()
+    {
+        static byte[] Layer(byte[] image)
+        {
+            var ms = new MemoryStream();
+            using var img = SquashFsImage.Open(new MemoryStream(image));
+            using (var w = new LayerWriter(ms, leaveOpen: true))
+            {
+                SquashFsExtractor.ExtractToLayer(img, w, new SquashFsExtractOptions { Prefix = "tmp/tcloop/x" });
+                w.Finish();
+            }
+
+            return ms.ToArray();
+        }
+
+        var image = Sample(out _);
+        Assert.Equal(Layer(image), Layer(image));
+    }
+
+    [Fact]
     public void Extract_HonoursCancellation()
     {
         using var img = SquashFsImage.Open(new MemoryStream(Sample(out _)));
