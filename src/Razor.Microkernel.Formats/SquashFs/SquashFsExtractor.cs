@@ -91,7 +91,7 @@ public static class SquashFsExtractor
         }
 
         using var pipeline = new BlockPipeline(image, Source().GetEnumerator(),
-            Math.Clamp((32 << 20) / image.BlockSize, 2 * Environment.ProcessorCount + 2, 256));
+            Math.Clamp((32 << 20) / image.BlockSize, 2 * Environment.ProcessorCount + 2, 256), cancellationToken);
         while (pipeline.Next() is { } item)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -179,13 +179,16 @@ public static class SquashFsExtractor
     /// <summary>Runs ahead of the writer over upcoming entries and keeps up to <c>maxInFlight</c> blocks
     /// decoding on the thread pool, in the order the writer will consume them. All metadata reads happen on
     /// the writer's thread; only block decoding runs in parallel.</summary>
-    private sealed class BlockPipeline(SquashFsImage image, IEnumerator<Pending> source, int maxInFlight) : IDisposable
+    private sealed class BlockPipeline(SquashFsImage image, IEnumerator<Pending> source, int maxInFlight, CancellationToken cancellationToken)
+        : IDisposable
     {
         private const int MaxLookahead = 4096;
 
         private readonly Queue<Pending> _lookahead = new();
         private readonly Queue<Pending> _unscheduled = new();
         private Pending? _current;
+
+        public CancellationToken CancellationToken => cancellationToken;
         private int _inFlight;
         private bool _sourceDone;
 
@@ -314,6 +317,7 @@ public static class SquashFsExtractor
         {
             public DecodedBlock Next()
             {
+                owner.CancellationToken.ThrowIfCancellationRequested();
                 if (item.Scheduled.Count == 0 && !owner.ScheduleOne(item))
                 {
                     throw new SquashFsFormatException($"'{item.Entry.Path}': the file's blocks hold fewer bytes than its size", item.Entry.Inode.Offset);

@@ -123,6 +123,31 @@ public sealed class SquashFsFilterTests
     }
 
     [Fact]
+    public void Extract_CancellationStopsInsideALargeFile()
+    {
+        var b = new SquashFsBuilder();
+        b.File(b.Root, "big", new byte[2 << 20]);
+        using var img = SquashFsImage.Open(new MemoryStream(b.Build()));
+        using var cts = new CancellationTokenSource();
+        var output = new CancelAfterStream(cts, 100_000);
+        using var w = new LayerWriter(output);
+        Assert.Throws<OperationCanceledException>(() => SquashFsExtractor.ExtractToLayer(img, w, new SquashFsExtractOptions(), cts.Token));
+        Assert.True(output.Length < 1 << 20);
+    }
+
+    private sealed class CancelAfterStream(CancellationTokenSource cts, long limit) : MemoryStream
+    {
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            base.Write(buffer, offset, count);
+            if (Length > limit)
+            {
+                cts.Cancel();
+            }
+        }
+    }
+
+    [Fact]
     public void Read_FileAbove4GiB_HasItsSizeAndTail()
     {
         var b = new SquashFsBuilder { BlockSize = 1 << 20 };
