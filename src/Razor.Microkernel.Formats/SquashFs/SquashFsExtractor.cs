@@ -43,6 +43,19 @@ public static class SquashFsExtractor
         return ExtractToLayer(image, writer, options, cancellationToken);
     }
 
+    /// <summary>Writes the layer tar at <paramref name="layerPath"/> atomically: on any failure the previous file
+    /// (if any) is left as it was. <paramref name="defaultModificationTime"/> is the time of implicit folders
+    /// (the prefix's ancestors).</summary>
+    public static SquashFsExtractResult ExtractToLayerFile(string imagePath, string layerPath, SquashFsExtractOptions options,
+        long defaultModificationTime = 0, CancellationToken cancellationToken = default)
+        => AtomicFile.Write(layerPath, stream =>
+        {
+            using var writer = new LayerWriter(stream, defaultModificationTime, leaveOpen: true);
+            var result = ExtractToLayer(imagePath, writer, options, cancellationToken);
+            writer.Finish();
+            return result;
+        });
+
     public static SquashFsExtractResult ExtractToLayer(SquashFsImage image, LayerWriter writer, SquashFsExtractOptions options,
         CancellationToken cancellationToken = default)
     {

@@ -113,6 +113,22 @@ public sealed class SquashFsFilterTests
     }
 
     [Fact]
+    public void ExtractToLayerFile_FailureLeavesThePreviousLayer()
+    {
+        using var tmp = new TempFolder();
+        var good = tmp.Write("good.sqfs", Sample(out _));
+        var layer = tmp["layer.tar"];
+        var r = SquashFsExtractor.ExtractToLayerFile(good, layer, new SquashFsExtractOptions { Prefix = "tmp/tcloop/s" }, 946684800);
+        Assert.Equal(r.Entries + 2, LayerReader.ReadAll(layer).Count);
+        var before = File.ReadAllBytes(layer);
+
+        var bad = tmp.Write("bad.sqfs", Sample(out _)[..300]);
+        Assert.Throws<SquashFsFormatException>(() => SquashFsExtractor.ExtractToLayerFile(bad, layer, new SquashFsExtractOptions()));
+        Assert.Equal(before, File.ReadAllBytes(layer));
+        Assert.Single(Directory.GetFiles(tmp.Path, "*.tar*"));
+    }
+
+    [Fact]
     public void Extract_HonoursCancellation()
     {
         using var img = SquashFsImage.Open(new MemoryStream(Sample(out _)));
