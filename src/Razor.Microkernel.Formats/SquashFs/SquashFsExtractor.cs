@@ -43,6 +43,19 @@ public static class SquashFsExtractor
         return ExtractToLayer(image, writer, options, cancellationToken);
     }
 
+    /// <summary>Writes the layer tar at <paramref name="layerPath"/> atomically: on any failure the previous file
+    /// (if any) is left as it was. <paramref name="defaultModificationTime"/> is the time of implicit folders
+    /// (the prefix's ancestors).</summary>
+    public static SquashFsExtractResult ExtractToLayerFile(string imagePath, string layerPath, SquashFsExtractOptions options,
+        long defaultModificationTime = 0, CancellationToken cancellationToken = default)
+        => AtomicFile.Write(layerPath, stream =>
+        {
+            using var writer = new LayerWriter(stream, defaultModificationTime, leaveOpen: true);
+            var result = ExtractToLayer(imagePath, writer, options, cancellationToken);
+            writer.Finish();
+            return result;
+        });
+
     public static SquashFsExtractResult ExtractToLayer(SquashFsImage image, LayerWriter writer, SquashFsExtractOptions options,
         CancellationToken cancellationToken = default)
     {
@@ -82,14 +95,16 @@ public static class SquashFsExtractor
                 }
                 else if (matcher.Keep(e.Path))
                 {
-                    var content = e.Type == SquashFsEntryType.File && scheduled.Add(e.InodeReference);
+                    // Only extended file inodes can be hard-linked (mksquashfs writes a basic inode when nlink is 1);
+                    // remembering just those keeps memory small for images with millions of files.
+                    var content = e.Type == SquashFsEntryType.File && (!e.Inode.Extended || scheduled.Add(e.InodeReference));
                     yield return new Pending(e, content);
                 }
             }
         }
 
         using var pipeline = new BlockPipeline(image, Source().GetEnumerator(),
-            Math.Clamp((32 << 20) / image.BlockSize, 2 * Environment.ProcessorCount + 2, 256));
+            Math.Clamp((32 << 20) / image.BlockSize, 2 * Environment.ProcessorCount + 2, 256), cancellationToken);
         while (pipeline.Next() is { } item)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -126,7 +141,11 @@ public static class SquashFsExtractor
                 {
                     using var content = new FileContentStream(pipeline.FeedFor(item), e.Size);
                     writer.AddFile(path, a, content, e.Size);
-                    hardLinks[e.InodeReference] = path;
+                    if (e.Inode.Extended)
+                    {
+                        hardLinks[e.InodeReference] = path;
+                    }
+
                     bytes += e.Size;
                     break;
                 }
@@ -173,13 +192,16 @@ public static class SquashFsExtractor
     /// <summary>Runs ahead of the writer over upcoming entries and keeps up to <c>maxInFlight</c> blocks
     /// decoding on the thread pool, in the order the writer will consume them. All metadata reads happen on
     /// the writer's thread; only block decoding runs in parallel.</summary>
-    private sealed class BlockPipeline(SquashFsImage image, IEnumerator<Pending> source, int maxInFlight) : IDisposable
+    private sealed class BlockPipeline(SquashFsImage image, IEnumerator<Pending> source, int maxInFlight, CancellationToken cancellationToken)
+        : IDisposable
     {
         private const int MaxLookahead = 4096;
 
         private readonly Queue<Pending> _lookahead = new();
         private readonly Queue<Pending> _unscheduled = new();
         private Pending? _current;
+
+        public CancellationToken CancellationToken => cancellationToken;
         private int _inFlight;
         private bool _sourceDone;
 
@@ -308,6 +330,7 @@ public static class SquashFsExtractor
         {
             public DecodedBlock Next()
             {
+                owner.CancellationToken.ThrowIfCancellationRequested();
                 if (item.Scheduled.Count == 0 && !owner.ScheduleOne(item))
                 {
                     throw new SquashFsFormatException($"'{item.Entry.Path}': the file's blocks hold fewer bytes than its size", item.Entry.Inode.Offset);

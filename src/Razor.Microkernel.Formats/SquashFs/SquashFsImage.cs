@@ -192,7 +192,8 @@ public sealed class SquashFsImage : IDisposable
             }
 
             var entry = ToEntry(path, inode);
-            if (inode.Type == 2 && files.Add(inode.Reference))
+            // mksquashfs gives a hard-linked file an extended inode, so only those need remembering.
+            if (inode.Type == 2 && (!inode.Extended || files.Add(inode.Reference)))
             {
                 bytes += inode.FileSize;
                 if (bytes > Limits.MaxTotalBytes)

@@ -64,6 +64,17 @@ internal sealed class SquashFsBuilder
         return n;
     }
 
+    /// <summary>A small file (shorter than a block) stored as a tail in the image's one fragment block.</summary>
+    public int FragmentFile(int parent, string name, byte[] content)
+    {
+        var n = Add(new Node(2, 0x1A4) { Data = content, InFragment = true });
+        Entry(parent, name, n);
+        return n;
+    }
+
+    /// <summary>Image offset of the fragment table's one entry ({u64 start, u32 size, u32 unused}), after Build.</summary>
+    public long FragmentEntryOffset { get; private set; }
+
     public int Symlink(int parent, string name, string target)
     {
         var n = Add(new Node(3, 0x1FF) { Target = Encoding.UTF8.GetBytes(target) });
@@ -113,16 +124,36 @@ internal sealed class SquashFsBuilder
         var image = new MemoryStream();
         image.Write(new byte[96]);
 
-        // Data: whole blocks stored uncompressed, no fragments.
+        // Data: whole blocks stored uncompressed; small files marked InFragment share one stored fragment block.
         var blocksStart = new long[_nodes.Count];
+        var fragmentOffsets = new int[_nodes.Count];
+        var fragment = new MemoryStream();
         foreach (var (n, i) in _nodes.Select((n, i) => (n, i)))
         {
-            if (n.Type is 2 or 9)
+            if (n.InFragment)
+            {
+                fragmentOffsets[i] = (int)fragment.Position;
+                fragment.Write(n.Data);
+            }
+            else if (n.Type is 2 or 9)
             {
                 blocksStart[i] = n.Data.Length > 0 ? image.Position : 0;
                 image.Write(n.Data);
             }
         }
+
+        var fragmentStart = image.Position;
+        image.Write(fragment.ToArray());
+
+        // Like mksquashfs, a file with more than one name gets an extended inode (which has a link count).
+        var refs = new int[_nodes.Count];
+        foreach (var c in _nodes.SelectMany(n => n.Children))
+        {
+            refs[c.Node]++;
+        }
+
+        var types = _nodes.Select((n, i) => n.Type == 2 && refs[i] > 1 ? 9 : n.Type).ToArray();
+        long SizeOf(Node n) => n.Size > 0 ? n.Size : n.Data.Length;
 
         // Pass 1: inode positions in the (unsplit) inode stream.
         var inodePos = new long[_nodes.Count];
@@ -130,12 +161,13 @@ internal sealed class SquashFsBuilder
         foreach (var (n, i) in _nodes.Select((n, i) => (n, i)))
         {
             inodePos[i] = p;
-            p += n.Type switch
+            p += types[i] switch
             {
                 1 => 32,
+                2 when n.InFragment => 32,
                 2 => 32 + (4 * ((n.Data.Length + BlockSize - 1) / BlockSize)),
                 3 => 24 + n.Target.Length,
-                9 => 56 + (4 * ((n.Size + BlockSize - 1) / BlockSize)),
+                9 => 56 + (4 * ((SizeOf(n) + BlockSize - 1) / BlockSize)),
                 4 or 5 => 24,
                 _ => 20,
             };
@@ -185,13 +217,13 @@ internal sealed class SquashFsBuilder
         var inodes = new MemoryStream();
         foreach (var (n, i) in _nodes.Select((n, i) => (n, i)))
         {
-            Write16(inodes, (ushort)n.Type);
+            Write16(inodes, (ushort)types[i]);
             Write16(inodes, (ushort)n.Mode);
             Write16(inodes, n.UidIndex);
             Write16(inodes, 0);
             Write32(inodes, ModificationTime);
             Write32(inodes, (uint)i + 1);
-            switch (n.Type)
+            switch (types[i])
             {
                 case 1:
                     var r = Ref(dirPos[i]);
@@ -200,6 +232,12 @@ internal sealed class SquashFsBuilder
                     Write16(inodes, (ushort)dirSize[i]);
                     Write16(inodes, (ushort)(r & 0xFFFF));
                     Write32(inodes, 1);
+                    break;
+                case 2 when n.InFragment:
+                    Write32(inodes, 0);
+                    Write32(inodes, 0);
+                    Write32(inodes, (uint)fragmentOffsets[i]);
+                    Write32(inodes, (uint)n.Data.Length);
                     break;
                 case 2:
                     Write32(inodes, (uint)blocksStart[i]);
@@ -214,19 +252,24 @@ internal sealed class SquashFsBuilder
                     break;
                 case 9:
                     Write64(inodes, (ulong)blocksStart[i]);
-                    Write64(inodes, (ulong)n.Size);
-                    Write64(inodes, (ulong)(n.Size - n.Data.Length));
-                    Write32(inodes, 1);
+                    Write64(inodes, (ulong)SizeOf(n));
+                    Write64(inodes, (ulong)(SizeOf(n) - n.Data.Length));
+                    Write32(inodes, (uint)refs[i]);
                     Write32(inodes, 0xFFFFFFFF);
                     Write32(inodes, 0);
                     Write32(inodes, 0xFFFFFFFF);
-                    var count = (n.Size + BlockSize - 1) / BlockSize;
-                    for (long k = 0; k < count - 1; k++)
+                    var count = (SizeOf(n) + BlockSize - 1) / BlockSize;
+                    var dataBlocks = (n.Data.Length + BlockSize - 1) / BlockSize;
+                    for (long k = 0; k < count - dataBlocks; k++)
                     {
                         Write32(inodes, 0);
                     }
 
-                    Write32(inodes, (uint)n.Data.Length | 0x1000000);
+                    for (var off = 0; off < n.Data.Length; off += BlockSize)
+                    {
+                        Write32(inodes, (uint)Math.Min(BlockSize, n.Data.Length - off) | 0x1000000);
+                    }
+
                     break;
                 case 3:
                     Write32(inodes, 1);
@@ -247,6 +290,21 @@ internal sealed class SquashFsBuilder
         WriteMeta(image, inodes.ToArray());
         DirectoryTableStart = image.Position;
         WriteMeta(image, dirStream.ToArray());
+        var fragmentCount = fragment.Length > 0 ? 1u : 0u;
+        var fragmentTableStart = image.Position;
+        if (fragmentCount > 0)
+        {
+            var entry = new MemoryStream();
+            Write64(entry, (ulong)fragmentStart);
+            Write32(entry, (uint)fragment.Length | 0x1000000);
+            Write32(entry, 0);
+            var entryBlock = image.Position;
+            FragmentEntryOffset = entryBlock + 2;
+            WriteMeta(image, entry.ToArray());
+            fragmentTableStart = image.Position;
+            Write64(image, (ulong)entryBlock);
+        }
+
         var idBlock = image.Position;
         var ids = new MemoryStream();
         foreach (var id in _ids)
@@ -280,10 +338,10 @@ internal sealed class SquashFsBuilder
         BinaryPrimitives.WriteUInt32LittleEndian(s[4..], (uint)_nodes.Count);
         BinaryPrimitives.WriteUInt32LittleEndian(s[8..], ModificationTime);
         BinaryPrimitives.WriteUInt32LittleEndian(s[12..], (uint)BlockSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[16..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[16..], fragmentCount);
         BinaryPrimitives.WriteUInt16LittleEndian(s[20..], 1);
         BinaryPrimitives.WriteUInt16LittleEndian(s[22..], (ushort)Math.Log2(BlockSize));
-        BinaryPrimitives.WriteUInt16LittleEndian(s[24..], 0x1 | 0x2 | 0x8 | 0x10 | 0x200);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[24..], (ushort)(0x1 | 0x2 | 0x8 | 0x200 | (fragmentCount == 0 ? 0x10 : 0)));
         BinaryPrimitives.WriteUInt16LittleEndian(s[26..], (ushort)_ids.Count);
         BinaryPrimitives.WriteUInt16LittleEndian(s[28..], 4);
         BinaryPrimitives.WriteUInt16LittleEndian(s[30..], 0);
@@ -293,7 +351,7 @@ internal sealed class SquashFsBuilder
         BinaryPrimitives.WriteUInt64LittleEndian(s[56..], ulong.MaxValue);
         BinaryPrimitives.WriteUInt64LittleEndian(s[64..], (ulong)InodeTableStart);
         BinaryPrimitives.WriteUInt64LittleEndian(s[72..], (ulong)DirectoryTableStart);
-        BinaryPrimitives.WriteUInt64LittleEndian(s[80..], (ulong)idBlock);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[80..], (ulong)(fragmentCount > 0 ? fragmentTableStart : idBlock));
         BinaryPrimitives.WriteUInt64LittleEndian(s[88..], ulong.MaxValue);
         var bytes = image.ToArray();
         sb.CopyTo(bytes, 0);
@@ -348,6 +406,8 @@ internal sealed class SquashFsBuilder
         public uint Rdev { get; init; }
 
         public long Size { get; init; }
+
+        public bool InFragment { get; init; }
 
         public ushort UidIndex { get; init; }
     }

@@ -93,6 +93,42 @@ public sealed class SquashFsFilterTests
     }
 
     [Fact]
+    public void Extract_SameImageTwice_GivesSameLayerBytes()
+    {
+        static byte[] Layer(byte[] image)
+        {
+            var ms = new MemoryStream();
+            using var img = SquashFsImage.Open(new MemoryStream(image));
+            using (var w = new LayerWriter(ms, leaveOpen: true))
+            {
+                SquashFsExtractor.ExtractToLayer(img, w, new SquashFsExtractOptions { Prefix = "tmp/tcloop/x" });
+                w.Finish();
+            }
+
+            return ms.ToArray();
+        }
+
+        var image = Sample(out _);
+        Assert.Equal(Layer(image), Layer(image));
+    }
+
+    [Fact]
+    public void ExtractToLayerFile_FailureLeavesThePreviousLayer()
+    {
+        using var tmp = new TempFolder();
+        var good = tmp.Write("good.sqfs", Sample(out _));
+        var layer = tmp["layer.tar"];
+        var r = SquashFsExtractor.ExtractToLayerFile(good, layer, new SquashFsExtractOptions { Prefix = "tmp/tcloop/s" }, 946684800);
+        Assert.Equal(r.Entries + 2, LayerReader.ReadAll(layer).Count);
+        var before = File.ReadAllBytes(layer);
+
+        var bad = tmp.Write("bad.sqfs", Sample(out _)[..300]);
+        Assert.Throws<SquashFsFormatException>(() => SquashFsExtractor.ExtractToLayerFile(bad, layer, new SquashFsExtractOptions()));
+        Assert.Equal(before, File.ReadAllBytes(layer));
+        Assert.Single(Directory.GetFiles(tmp.Path, "*.tar*"));
+    }
+
+    [Fact]
     public void Extract_HonoursCancellation()
     {
         using var img = SquashFsImage.Open(new MemoryStream(Sample(out _)));
@@ -100,6 +136,31 @@ public sealed class SquashFsFilterTests
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         Assert.Throws<OperationCanceledException>(() => SquashFsExtractor.ExtractToLayer(img, w, new SquashFsExtractOptions(), cts.Token));
+    }
+
+    [Fact]
+    public void Extract_CancellationStopsInsideALargeFile()
+    {
+        var b = new SquashFsBuilder();
+        b.File(b.Root, "big", new byte[2 << 20]);
+        using var img = SquashFsImage.Open(new MemoryStream(b.Build()));
+        using var cts = new CancellationTokenSource();
+        var output = new CancelAfterStream(cts, 100_000);
+        using var w = new LayerWriter(output);
+        Assert.Throws<OperationCanceledException>(() => SquashFsExtractor.ExtractToLayer(img, w, new SquashFsExtractOptions(), cts.Token));
+        Assert.True(output.Length < 1 << 20);
+    }
+
+    private sealed class CancelAfterStream(CancellationTokenSource cts, long limit) : MemoryStream
+    {
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            base.Write(buffer, offset, count);
+            if (Length > limit)
+            {
+                cts.Cancel();
+            }
+        }
     }
 
     [Fact]

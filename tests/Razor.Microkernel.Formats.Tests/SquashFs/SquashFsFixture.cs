@@ -146,6 +146,12 @@ public sealed class SquashFsFixture : IDisposable
             s.Bind(new UnixDomainSocketEndPoint(Path.Combine(root, "dev/socket")));
         }
 
+        // An extended attribute: images made without -no-xattrs carry an xattr table.
+        if (SetXattr(Path.Combine(root, "small.txt"), "user.rmk", [49], 1, 0) != 0)
+        {
+            throw new InvalidOperationException("setxattr failed: " + System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        }
+
         // Times: everything at t0, a few entries elsewhere (folders last, as their contents change them).
         Tool.Run("find", root, "-exec", "touch", "-h", "-d", "@" + t0, "{}", "+").EnsureSuccess("touch");
         Tool.Run("touch", "-h", "-d", "@" + (t0 + 12345), Path.Combine(root, "small.txt"), Path.Combine(root, "links/dangling"), Path.Combine(root, "dev/null"), Path.Combine(root, "modes/sticky"))
@@ -157,6 +163,10 @@ public sealed class SquashFsFixture : IDisposable
         void Chown(string owner, string rel, bool noDereference = false)
             => Tool.Run("chown", noDereference ? ["-h", owner, Path.Combine(root, rel)] : [owner, Path.Combine(root, rel)]).EnsureSuccess("chown");
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setxattr", SetLastError = true)]
+    private static extern int SetXattr([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path,
+        [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name, byte[] value, nuint size, int flags);
 
     private static void Chmod(string mode, string full) => Tool.Run("chmod", mode, full).EnsureSuccess("chmod");
 

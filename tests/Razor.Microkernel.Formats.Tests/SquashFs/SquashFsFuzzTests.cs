@@ -170,6 +170,8 @@ public sealed class SquashFsFuzzTests : IClassFixture<SquashFsFuzzTests.Fixtures
             b.Entry(d, "motd2", f2);
             b.Symlink(b.Root, "bin", "usr/bin");
             b.Device(d, "null", false, 259);
+            b.FragmentFile(d, "tail-a", "alpha\n"u8.ToArray());
+            b.FragmentFile(d, "tail-b", "beta\n"u8.ToArray());
             Images["builder"] = b.Build();
         }
 

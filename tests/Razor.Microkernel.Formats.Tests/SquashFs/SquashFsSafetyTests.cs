@@ -180,6 +180,54 @@ public sealed class SquashFsSafetyTests
     }
 
     [Fact]
+    public void Builder_FragmentsAreReadByUnsquashfsAndUs()
+    {
+        var b = new SquashFsBuilder();
+        b.FragmentFile(b.Root, "a", "alpha\n"u8.ToArray());
+        b.FragmentFile(b.Root, "b", "beta\n"u8.ToArray());
+        var image = b.Build();
+        using var tmp = new TempFolder();
+        var path = tmp.Write("f.sqfs", image);
+        Tool.Run("unsquashfs", "-d", tmp["out"], path).EnsureSuccess("unsquashfs");
+        Assert.Equal("beta\n", File.ReadAllText(tmp["out/b"]));
+        using var img = SquashFsImage.Open(path);
+        var e = img.Entries().Single(x => x.Path == "b");
+        using var s = img.OpenRead(e);
+        Assert.Equal("beta\n", new StreamReader(s).ReadToEnd());
+    }
+
+    [Theory]
+    [InlineData(8, 5000u | 0x1000000u)] // stored size above the block size
+    [InlineData(8, 0u)] // empty fragment block
+    [InlineData(8, 0x1000000u | 3)] // shorter than the tails it holds
+    [InlineData(8, 0x0F000000u | 11)] // reserved bits
+    [InlineData(8, 11u)] // compressed, but not a zlib stream
+    [InlineData(0, 90u)] // starts inside the superblock
+    [InlineData(0, 0x7FFF_FFFFu)] // starts beyond the data area
+    public void Extract_RefusesBadFragment(int field, uint value)
+    {
+        var b = new SquashFsBuilder();
+        b.FragmentFile(b.Root, "a", "alpha\n"u8.ToArray());
+        b.FragmentFile(b.Root, "b", "beta\n"u8.ToArray());
+        var image = b.Build();
+        Patch32(image, b.FragmentEntryOffset + field, value);
+        var e = AssertRefused<SquashFsFormatException>(image);
+        Assert.True(e.Offset > 0);
+    }
+
+    [Fact]
+    public void Extract_RefusesTailOffsetOutsideItsFragment()
+    {
+        var b = new SquashFsBuilder();
+        b.FragmentFile(b.Root, "a", "alpha\n"u8.ToArray());
+        var f = b.FragmentFile(b.Root, "b", "beta\n"u8.ToArray());
+        var image = b.Build();
+        Patch32(image, b.InodeOffsets[f] + 24, 3000); // offset inside the fragment block
+        var e = AssertRefused<SquashFsFormatException>(image);
+        Assert.Equal(b.InodeOffsets[f], e.Offset);
+    }
+
+    [Fact]
     public void Extract_RefusesUnknownInodeType()
     {
         var b = new SquashFsBuilder();
