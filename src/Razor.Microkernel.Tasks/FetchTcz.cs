@@ -1,0 +1,260 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.Fetch;
+using Razor.Microkernel.Formats.Tcz;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>
+/// Replaces <c>tce-load -w</c> for every TczExtension: resolves the .tcz.dep trees (depth-first,
+/// dependencies first, each once, cycles warned and broken), downloads into the shared content-addressed
+/// cache (parallel, verified against .md5.txt, retried, resumed), and keeps microkernel.lock.json.
+/// Offline builds never touch the network; locked mode fails when the resolution would change the lock.
+/// </summary>
+public sealed class FetchTcz : RmkTask
+{
+    [Required]
+    public ITaskItem[] Extensions { get; set; } = [];
+
+    [Required]
+    public string Mirror { get; set; } = TczFetchRequest.DefaultMirror;
+
+    public string? MirrorFallbacks { get; set; }
+
+    [Required]
+    public string Version { get; set; } = "4.x";
+
+    [Required]
+    public string Arch { get; set; } = "x86";
+
+    [Required]
+    public string Kernel { get; set; } = "3.0.21-tinycore";
+
+    /// <summary>The shared download cache; empty means the per-user default ($XDG_CACHE_HOME or ~/.cache on
+    /// Unix, %LOCALAPPDATA% on Windows, then razor-microkernel).</summary>
+    public string? CacheDirectory { get; set; }
+
+    public bool Offline { get; set; }
+
+    [Required]
+    public string LockFile { get; set; } = string.Empty;
+
+    public bool LockedMode { get; set; }
+
+    /// <summary>Read .dep and .md5.txt from the mirror again instead of the cached copies.</summary>
+    public bool RefreshMetadata { get; set; }
+
+    /// <summary>Resolved extensions in install order: the cached .tcz with Name, ExtensionName, Md5,
+    /// Sha256, Size, Files, Order and Dependencies metadata.</summary>
+    [Output]
+    public ITaskItem[] Resolved { get; private set; } = [];
+
+    protected override void ExecuteCore()
+    {
+        var byName = new Dictionary<string, ITaskItem>(StringComparer.Ordinal);
+        var requests = new List<TczExtensionRequest>();
+        foreach (var item in Extensions)
+        {
+            string name;
+            try
+            {
+                name = ExtensionName.Normalize(item.ItemSpec, Kernel);
+            }
+            catch (InvalidExtensionNameException e)
+            {
+                Log.LogErrorWithCodeFromResources("InvalidExtensionName", item.ItemSpec, e.Reason);
+                continue;
+            }
+
+            var files = item.GetMetadata("Files");
+            var deps = item.GetMetadata("Dependencies");
+            var includeDependencies = string.IsNullOrWhiteSpace(deps)
+                ? string.IsNullOrWhiteSpace(files)
+                : string.Equals(deps.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+            var mode = item.GetMetadata("InstallMode");
+            if (!string.IsNullOrWhiteSpace(mode) && !mode.Trim().Equals("Copy", StringComparison.OrdinalIgnoreCase)
+                && !mode.Trim().Equals("Link", StringComparison.OrdinalIgnoreCase))
+            {
+                Log.LogErrorWithCodeFromResources("InvalidInstallMode", item.ItemSpec, mode);
+                continue;
+            }
+
+            byName[name] = item;
+            requests.Add(new TczExtensionRequest(name, includeDependencies));
+        }
+
+        if (Log.HasLoggedErrors)
+        {
+            return;
+        }
+
+        var existing = ReadLock();
+        if (Log.HasLoggedErrors)
+        {
+            return;
+        }
+
+        if (LockedMode && existing is null)
+        {
+            Log.LogErrorWithCodeFromResources("LockMissing", LockFile);
+            return;
+        }
+
+        var request = new TczFetchRequest
+        {
+            Extensions = requests,
+            CacheDirectory = string.IsNullOrWhiteSpace(CacheDirectory) ? DownloadCache.DefaultRoot() : CacheDirectory,
+            Mirror = Mirror,
+            MirrorFallbacks = (MirrorFallbacks ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Version = Version,
+            Arch = Arch,
+            Kernel = Kernel,
+            Offline = Offline,
+            Lock = LockedMode ? existing : null,
+            RefreshMetadata = RefreshMetadata && !Offline,
+        };
+
+        var events = new ConcurrentQueue<FetchEvent>();
+        TczFetchResult result;
+        try
+        {
+            var task = TczFetcher.FetchAsync(request, new QueueProgress(events), CancellationToken);
+            while (!task.Wait(150))
+            {
+                Drain(events);
+            }
+
+            Drain(events);
+            result = task.GetAwaiter().GetResult();
+        }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            Drain(events);
+            if (!Report(e.InnerException))
+            {
+                throw;
+            }
+
+            return;
+        }
+        catch (Exception e) when (Report(e))
+        {
+            Drain(events);
+            return;
+        }
+
+        foreach (var w in result.Warnings)
+        {
+            Log.LogWarningWithCodeFromResources("FetchWarning", w);
+        }
+
+        var current = result.Lock.WithDownloads(existing?.Downloads ?? []);
+        var diff = Formats.Fetch.LockFile.Compare(existing, current);
+        if (LockedMode)
+        {
+            if (diff.ChangesResolution)
+            {
+                Log.LogErrorWithCodeFromResources("LockWouldChange", LockFile, diff.ToString());
+                return;
+            }
+        }
+        else if (!TryIo("LockWriteFailed", LockFile, () => current.WriteIfChanged(LockFile)))
+        {
+            return;
+        }
+
+        var order = 0;
+        Resolved = result.Extensions.Select(e =>
+        {
+            var item = new TaskItem(e.Path);
+            var bare = ExtensionName.WithoutSuffix(e.Name);
+            item.SetMetadata("Name", e.Name);
+            item.SetMetadata("ExtensionName", bare);
+            item.SetMetadata("Md5", e.Md5);
+            item.SetMetadata("Sha256", e.Sha256);
+            item.SetMetadata("Size", e.Size.ToString(CultureInfo.InvariantCulture));
+            item.SetMetadata("Dependencies", string.Join(';', e.Dependencies));
+            item.SetMetadata("Order", (order++).ToString("D3", CultureInfo.InvariantCulture));
+            if (byName.TryGetValue(e.Name, out var asked))
+            {
+                item.SetMetadata("Files", asked.GetMetadata("Files"));
+                item.SetMetadata("InstallMode", asked.GetMetadata("InstallMode"));
+            }
+
+            Log.LogMessageFromResources(MessageImportance.Normal, "ExtensionResolved", e.Name, Bytes(e.Size), e.FromCache ? "cache" : "downloaded",
+                e.Dependencies.Count == 0 ? "-" : string.Join(", ", e.Dependencies));
+            return (ITaskItem)item;
+        }).ToArray();
+        Log.LogMessageFromResources(MessageImportance.High, "ExtensionsSummary", Resolved.Length, result.Extensions.Count(e => !e.FromCache),
+            Bytes(result.Extensions.Sum(e => e.Size)));
+    }
+
+    private Formats.Fetch.LockFile? ReadLock()
+    {
+        try
+        {
+            return Formats.Fetch.LockFile.TryRead(LockFile);
+        }
+        catch (InvalidLockFileException e)
+        {
+            Log.LogErrorWithCodeFromResources("LockInvalid", LockFile, e.Reason);
+            return null;
+        }
+    }
+
+    private void Drain(ConcurrentQueue<FetchEvent> events)
+    {
+        while (events.TryDequeue(out var e))
+        {
+            var importance = e.Kind is FetchEventKind.Progress or FetchEventKind.Retrying or FetchEventKind.FallingBack
+                ? MessageImportance.High
+                : MessageImportance.Low;
+            Log.LogMessage(importance, e.ToString());
+        }
+    }
+
+    /// <summary>Logs a fetch failure with its code; false for anything else.</summary>
+    private bool Report(Exception e)
+    {
+        switch (e)
+        {
+            case MissingExtensionException m:
+                Log.LogErrorWithCodeFromResources("ExtensionMissing", m.ChainText, string.Join(", ", m.LocationsTried));
+                return true;
+            case OfflineCacheMissException o:
+                Log.LogErrorWithCodeFromResources("OfflineMiss", o.What, o.CacheRoot, o.Chain.Count == 0 ? "-" : string.Join(" → ", o.Chain));
+                return true;
+            case ChecksumMismatchException c:
+                Log.LogErrorWithCodeFromResources("ChecksumMismatch", c.What, c.Algorithm, c.Expected, c.Actual);
+                return true;
+            case DownloadNotFoundException n:
+                Log.LogErrorWithCodeFromResources("DownloadNotFound", string.Join(", ", n.LocationsTried));
+                return true;
+            case DownloadFailedException f:
+                Log.LogErrorWithCodeFromResources("DownloadFailed", f.Location, f.Attempts, f.Reason);
+                return true;
+            case CacheLockTimeoutException l:
+                Log.LogErrorWithCodeFromResources("CacheLockTimeout", l.Key, l.LockPath);
+                return true;
+            case InvalidExtensionNameException x:
+                Log.LogErrorWithCodeFromResources("InvalidExtensionName", x.Name, x.Reason);
+                return true;
+            case InvalidFetchInputException i:
+                Log.LogErrorWithCodeFromResources("InvalidFetchInput", i.Input, i.Reason);
+                return true;
+            case FetchException other:
+                Log.LogErrorWithCodeFromResources("DownloadFailed", "-", 0, other.Message);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private sealed class QueueProgress(ConcurrentQueue<FetchEvent> queue) : IProgress<FetchEvent>
+    {
+        public void Report(FetchEvent value) => queue.Enqueue(value);
+    }
+}

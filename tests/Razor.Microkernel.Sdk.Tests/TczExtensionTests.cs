@@ -1,0 +1,171 @@
+using System.Text.Json;
+using Razor.Microkernel.TestSupport;
+using Razor.Microkernel.TestSupport.Mirror;
+
+namespace Razor.Microkernel.Sdk.Tests;
+
+/// <summary>TczExtension items against a real HTTP mirror on 127.0.0.1 with extensions made by mksquashfs.</summary>
+public sealed class TczExtensionTests : IAsyncLifetime
+{
+    private TempFolder _mirrorRoot = null!;
+    private LoopbackMirror _mirror = null!;
+    private TinyCoreMirrorBuilder _builder = null!;
+
+    public async Task InitializeAsync()
+    {
+        _mirrorRoot = new TempFolder("rmk-mirror");
+        _builder = new TinyCoreMirrorBuilder(_mirrorRoot.Path);
+        Add("gdbm", "usr/local/lib/libgdbm.so.3", null);
+        Add("ncurses", "usr/local/lib/libncurses.so.5", null);
+        Add("readline", "usr/local/lib/libreadline.so.6", "ncurses.tcz\r\n");
+        // A real-world .dep: blank lines, trailing spaces, CRLF and no final newline.
+        Add("ruby", "usr/local/bin/ruby", "gdbm.tcz\n\n  readline.tcz  \r\n", startup: true);
+        Add("scsi-3.0.21-tinycore", "lib/modules/3.0.21-tinycore/kernel/drivers/scsi/sd_mod.ko.gz", null);
+        Add("util-linux", "usr/local/bin/lscpu", null, extra: ["usr/local/sbin/sfdisk", "usr/local/bin/mount"]);
+        _mirror = await LoopbackMirror.StartAsync(_mirrorRoot.Path);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _mirror.DisposeAsync();
+        _mirrorRoot.Dispose();
+    }
+
+    private void Add(string name, string file, string? dep, bool startup = false, string[]? extra = null)
+    {
+        var tree = Path.Combine(_mirrorRoot.Path, "src", name);
+        foreach (var f in new[] { file }.Concat(extra ?? []))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(tree, f))!);
+            File.WriteAllText(Path.Combine(tree, f), $"{name}:{f}\n");
+        }
+
+        if (startup)
+        {
+            Directory.CreateDirectory(Path.Combine(tree, "usr/local/tce.installed"));
+            File.WriteAllText(Path.Combine(tree, "usr/local/tce.installed", name), "#!/bin/sh\necho setup\n");
+            File.SetUnixFileMode(Path.Combine(tree, "usr/local/tce.installed", name), (UnixFileMode)Convert.ToInt32("755", 8));
+        }
+
+        _builder.AddSquashfs(name + ".tcz", tree, dep);
+    }
+
+    private TestProject Project(string items, string properties = "")
+    {
+        var p = SdkHarness.CreateProject("ext");
+        p.WithProject($"""
+            <PropertyGroup>
+              <TczMirror>{_mirror.BaseUrl}</TczMirror>
+              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
+              {properties}
+            </PropertyGroup>
+            <ItemGroup>{items}</ItemGroup>
+            """);
+        return p;
+    }
+
+    private static string Listing(TestProject p) => Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut;
+
+    [Fact]
+    public void Extensions_ResolveDownloadAndInstallAsTceLoad_WithMarkersAndALockFile()
+    {
+        var p = Project("""
+            <TczExtension Include="ruby;scsi-KERNEL" />
+            <TczExtension Include="util-linux" Files="usr/local/bin/lscpu;usr/local/sbin/sfdisk" />
+            """);
+        p.Build().AssertSuccess();
+        var listing = Listing(p);
+        foreach (var path in new[] { "usr/local/bin/ruby", "usr/local/lib/libgdbm.so.3", "usr/local/lib/libncurses.so.5", "usr/local/lib/libreadline.so.6",
+                     "lib/modules/3.0.21-tinycore/kernel/drivers/scsi/sd_mod.ko.gz", "usr/local/bin/lscpu", "usr/local/sbin/sfdisk" })
+        {
+            Assert.Contains(" " + path + "\n", listing);
+        }
+
+        Assert.DoesNotContain("usr/local/bin/mount", listing);
+        // tce-load's markers: the extension's own startup script, else an empty file; none for util-linux (copied by hand).
+        Assert.Matches(@"-rwxr-xr-x root/root +\d+ .* usr/local/tce.installed/ruby\n", listing);
+        foreach (var name in new[] { "gdbm", "ncurses", "readline", "scsi-3.0.21-tinycore" })
+        {
+            Assert.Matches($@"-rw-r--r-- root/root +0 .* usr/local/tce.installed/{name}\n", listing);
+        }
+
+        Assert.DoesNotContain("tce.installed/util-linux", listing);
+
+        // The lock file: resolved order (dependencies first), md5 and sha256 of each.
+        using var lockJson = JsonDocument.Parse(File.ReadAllText(p["microkernel.lock.json"]));
+        var text = lockJson.RootElement.ToString();
+        var order = new[] { "gdbm.tcz", "ncurses.tcz", "readline.tcz", "ruby.tcz", "scsi-3.0.21-tinycore.tcz", "util-linux.tcz" }
+            .Select(n => text.IndexOf($"\"{n}\"", StringComparison.Ordinal)).ToList();
+        Assert.All(order, i => Assert.True(i >= 0));
+        Assert.Equal(order.Order(), order);
+
+        // Second build: offline, the mirror stopped answering; nothing re-extracted, same bytes.
+        var bytes = File.ReadAllBytes(p.Overlay);
+        var second = p.Build("-p:MicrokernelOffline=true", "-p:TczMirror=http://127.0.0.1:9/unreachable").AssertSuccess();
+        Assert.Empty(second.TargetsRun);
+        Assert.Equal(bytes, File.ReadAllBytes(p.Overlay));
+        // The mirror is part of the lock file, but offline builds resolve the same tree from the cache.
+    }
+
+    [Fact]
+    public void Extensions_LinkMode_LeavesFilesUnderTcloopAndSymlinksAsCpAis()
+    {
+        var p = Project("<TczExtension Include=\"gdbm\" InstallMode=\"Link\" />");
+        p.Build().AssertSuccess();
+        var listing = Listing(p);
+        Assert.Contains(" tmp/tcloop/gdbm/usr/local/lib/libgdbm.so.3\n", listing);
+        Assert.Contains(" usr/local/lib/libgdbm.so.3 -> /tmp/tcloop/gdbm/usr/local/lib/libgdbm.so.3\n", listing);
+        Assert.Matches(@"drwxr-xr-x root/root .* usr/local/lib/\n", listing);
+    }
+
+    [Fact]
+    public void Extensions_MissingDependency_IsACodedErrorShowingTheChain()
+    {
+        Add("broken", "usr/local/bin/broken", "gdbm.tcz\nnot-there.tcz");
+        var p = Project("<TczExtension Include=\"broken\" />");
+        var r = p.Build().AssertFailureWith("RMK1011");
+        Assert.Contains("broken.tcz → not-there.tcz", r.Output);
+        Assert.False(File.Exists(p.Overlay));
+    }
+
+    [Fact]
+    public void Extensions_OfflineWithAColdCache_SaysWhatIsMissing()
+    {
+        var p = Project("<TczExtension Include=\"ruby\" />", "<MicrokernelOffline>true</MicrokernelOffline>");
+        var r = p.Build().AssertFailureWith("RMK1004");
+        Assert.Contains("ruby.tcz", r.Output);
+        Assert.Equal(0, _mirror.Requests(_builder.Relative("ruby.tcz")));
+    }
+
+    [Fact]
+    public void Extensions_LockedMode_FailsWhenTheResolutionWouldChange()
+    {
+        var p = Project("<TczExtension Include=\"readline\" />");
+        p.Build().AssertSuccess();
+        var locked = File.ReadAllText(p["microkernel.lock.json"]);
+        p.Build("-p:MicrokernelLockedMode=true").AssertSuccess();
+        // The project asks for one more extension: locked mode refuses, the lock file is unchanged.
+        File.WriteAllText(p.ProjectFile, File.ReadAllText(p.ProjectFile).Replace("Include=\"readline\"", "Include=\"readline;gdbm\"", StringComparison.Ordinal));
+        var r = p.Build("-p:MicrokernelLockedMode=true").AssertFailureWith("RMK1020");
+        Assert.Contains("gdbm.tcz", r.Output);
+        Assert.Equal(locked, File.ReadAllText(p["microkernel.lock.json"]));
+
+        // The mirror gives readline a new dependency: cached metadata is reused until a refresh is asked for.
+        Add("readline", "usr/local/lib/libreadline.so.6", "ncurses.tcz\ngdbm.tcz");
+        File.WriteAllText(p.ProjectFile, File.ReadAllText(p.ProjectFile).Replace("Include=\"readline;gdbm\"", "Include=\"readline\"", StringComparison.Ordinal));
+        p.Build("-p:MicrokernelLockedMode=true").AssertSuccess();
+        p.Build("-p:MicrokernelLockedMode=true", "-p:MicrokernelRefreshMetadata=true").AssertFailureWith("RMK1020");
+        p.Build("-p:MicrokernelRefreshMetadata=true").AssertSuccess();
+        Assert.Contains("gdbm.tcz", File.ReadAllText(p["microkernel.lock.json"]));
+    }
+
+    [Fact]
+    public void Extensions_ServerErrorsAndResets_AreRetried()
+    {
+        _mirror.Misbehave(_builder.Relative("gdbm.tcz"), new ServerError(2));
+        _mirror.Misbehave(_builder.Relative("ncurses.tcz"), new ResetMidBody(1, 100));
+        var p = Project("<TczExtension Include=\"gdbm;ncurses\" />");
+        p.Build().AssertSuccess();
+        Assert.Contains(" usr/local/lib/libncurses.so.5\n", Listing(p));
+    }
+}
