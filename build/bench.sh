@@ -15,7 +15,9 @@ echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -srm)  $(nproc) cores  $(grep -m
 echo "# uptime:$(uptime)"
 echo "# dotnet $(dotnet --version); $(tar --version | head -n1); $(gzip --version | head -n1); $(pigz --version 2>&1 || echo 'pigz: not installed')"
 
-dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly
+build_log="$(mktemp)"
+trap 'rm -f "$build_log"' EXIT
+dotnet build "$project" -c Release -nologo -v quiet >"$build_log" 2>&1 || { cat "$build_log"; exit 1; }
 
 run() { dotnet run -c Release --no-build --project "$project" -- "$@"; }
 
