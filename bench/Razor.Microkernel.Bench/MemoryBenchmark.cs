@@ -15,7 +15,8 @@ namespace Razor.Microkernel.Bench;
 /// </summary>
 internal static class MemoryBenchmark
 {
-    public const long TargetBytes = 300L * 1024 * 1024;
+    /// <summary>The issue's target: 300 MB.</summary>
+    public const long TargetBytes = 300_000_000;
 
     public static void Run(string work, long sizeBytes, int layerCount, ulong seed)
     {
@@ -54,7 +55,7 @@ internal static class MemoryBenchmark
         var big = runs[^1].Result;
         var peak = Math.Max(big.HwmKb, big.PolledKb) * 1024;
         Console.WriteLine();
-        Console.WriteLine($"Peak memory packing {layerBytes / (1024 * 1024)} MiB: {Mib(peak / 1024)} MiB (target ≤ 300 MiB: {(peak <= TargetBytes ? "met" : "MISSED")}).");
+        Console.WriteLine($"Peak memory packing {layerBytes / (1024 * 1024)} MiB of layers: {Mib(peak / 1024)} MiB = {peak / 1_000_000} MB (target ≤ 300 MB: {(peak <= TargetBytes ? "met" : "MISSED")}).");
         Console.WriteLine();
         foreach (var (name, input, r) in runs)
         {
