@@ -1,0 +1,80 @@
+using System.Globalization;
+using Razor.Microkernel.Bench;
+
+// Razor.Microkernel.Bench: benchmarks of the overlay packer. Exit code 0 whenever the benchmark ran, met
+// its targets or not (the figures say that); 1 when it could not run; 2 on bad arguments.
+const string Usage = """
+    usage: Razor.Microkernel.Bench <command> [options]
+      pack          PackToFile vs `tar czf` on a generated tree: time and size ratios
+                      --size-mb N (100)  --reps N (5)  --layers N (4, the split run)  --seed N  --work DIR  --keep
+      pack-memory   peak memory of PackToFile on generated layers, in a child process
+                      --size-mb N (1024)  --layers N (4)  --seed N  --work DIR  --keep
+      pack-child OUTPUT LAYER...   (used by pack-memory) pack and print this process's peak RSS
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+try
+{
+    if (args[0] == "pack-child")
+    {
+        MemoryBenchmark.RunChild(args[1], args[2..]);
+        return 0;
+    }
+
+    var options = new Dictionary<string, string>(StringComparer.Ordinal);
+    for (var i = 1; i < args.Length; i++)
+    {
+        if (!args[i].StartsWith("--", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"unexpected argument '{args[i]}'\n{Usage}");
+            return 2;
+        }
+
+        options[args[i][2..]] = args[i] == "--keep" ? "true" : i + 1 < args.Length ? args[++i] : "";
+    }
+
+    long Number(string name, long fallback) => options.TryGetValue(name, out var v) ? long.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    var seed = (ulong)Number("seed", 20120301);
+    var work = options.TryGetValue("work", out var w) ? Path.GetFullPath(w) : Path.Combine(Path.GetTempPath(), $"rmk-bench-{Environment.ProcessId}");
+    if (Directory.Exists(work) && Directory.EnumerateFileSystemEntries(work).Any())
+    {
+        Console.Error.WriteLine($"the work folder {work} is not empty");
+        return 2;
+    }
+
+    Directory.CreateDirectory(work);
+    try
+    {
+        switch (args[0])
+        {
+            case "pack":
+                PackBenchmark.Run(work, Number("size-mb", 100) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
+                break;
+            case "pack-memory":
+                MemoryBenchmark.Run(work, Number("size-mb", 1024) * 1024 * 1024, (int)Number("layers", 4), seed);
+                break;
+            default:
+                Console.Error.WriteLine($"unknown command '{args[0]}'\n{Usage}");
+                return 2;
+        }
+    }
+    finally
+    {
+        if (!options.ContainsKey("keep"))
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    return 0;
+}
+catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException or FormatException)
+{
+    Console.Error.WriteLine($"benchmark failed: {e}");
+    return 1;
+}

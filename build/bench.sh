@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (bench/Razor.Microkernel.Bench) in Release and prints their results:
+#   build/bench.sh                 both benchmarks with their defaults
+#   build/bench.sh pack [opts]     PackToFile vs `tar czf` on a ~100 MB tree (--size-mb, --reps, --layers, --seed)
+#   build/bench.sh pack-memory [opts]   peak RSS of packing ~1 GiB of layers (--size-mb, --layers, --seed)
+# Exits non-zero only when a benchmark could not run; a missed target is reported in the output.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+project="$root/bench/Razor.Microkernel.Bench"
+what="${1:-all}"
+[[ $# -gt 0 ]] && shift
+
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -srm)  $(nproc) cores  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "# uptime:$(uptime)"
+echo "# dotnet $(dotnet --version); $(tar --version | head -n1); $(gzip --version | head -n1); $(pigz --version 2>&1 || echo 'pigz: not installed')"
+
+build_log="$(mktemp)"
+trap 'rm -f "$build_log"' EXIT
+dotnet build "$project" -c Release -nologo -v quiet >"$build_log" 2>&1 || { cat "$build_log"; exit 1; }
+
+run() { dotnet run -c Release --no-build --project "$project" -- "$@"; }
+
+case "$what" in
+  pack) run pack "$@" ;;
+  pack-memory) run pack-memory "$@" ;;
+  all)
+    run pack
+    echo
+    run pack-memory
+    ;;
+  *) echo "usage: build/bench.sh [all|pack|pack-memory] [options]" >&2; exit 2 ;;
+esac
