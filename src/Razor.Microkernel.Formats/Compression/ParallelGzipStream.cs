@@ -10,11 +10,15 @@ namespace Razor.Microkernel.Formats.Compression;
 /// gzip member: every chunk but the last is a raw deflate stream ended by a sync flush (byte-aligned, no
 /// final block), so the concatenation is one valid deflate stream; the CRC-32 runs over the whole input.
 /// The header carries no name and no time. Output depends only on the input, the level and the chunk
-/// size, never on the number of cores. Memory is bounded: at most <c>2 × workers</c> chunks in flight.
+/// size, never on the number of cores. Memory is bounded: at most <c>workers + 2</c> chunks in flight, and
+/// at most <see cref="MaxWorkers"/> workers (feeding more cores than that is not where the time goes).
 /// </summary>
 public sealed class ParallelGzipStream : Stream
 {
     public const int DefaultChunkSize = 1 << 20;
+
+    /// <summary>The most compression threads used, whatever the machine: keeps peak memory flat on big servers.</summary>
+    public const int MaxWorkers = 8;
 
     private readonly Stream _output;
     private readonly bool _leaveOpen;
@@ -38,7 +42,7 @@ public sealed class ParallelGzipStream : Stream
         _leaveOpen = leaveOpen;
         _level = level;
         _chunkSize = chunkSize;
-        _maxInFlight = 2 * (workers > 0 ? workers : Environment.ProcessorCount);
+        _maxInFlight = Math.Min(workers > 0 ? workers : Environment.ProcessorCount, MaxWorkers) + 2;
         _buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
         Span<byte> header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, (byte)(level == 9 ? 2 : level == 1 ? 4 : 0), 3];
         _output.Write(header);
@@ -170,8 +174,8 @@ public sealed class ParallelGzipStream : Stream
     {
         try
         {
-            // Deflate output is almost never larger than the input; stored blocks add 5 bytes per 64 KiB.
-            var sink = new PooledSink(length + (length >> 8) + 1024);
+            // Start at the input's size (pooled arrays round up); the sink grows for incompressible chunks.
+            var sink = new PooledSink(Math.Max(64 * 1024, length));
             var options = new ZLibCompressionOptions { CompressionLevel = level };
             int keep;
             using (var deflate = new DeflateStream(sink, options, leaveOpen: true))

@@ -41,7 +41,11 @@ public static class OverlayPacker
         });
         if (listingPath is not null)
         {
-            AtomicFile.WriteAllText(listingPath, Listing(merge, options.ModificationTime));
+            AtomicFile.Write(listingPath, s =>
+            {
+                using var w = new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+                WriteListing(merge, options.ModificationTime, w);
+            });
         }
 
         return new PackResult(merge, uncompressed, compressed);
@@ -87,7 +91,14 @@ public static class OverlayPacker
     /// <summary>One line per entry in <c>tar -tv</c> style, then bytes and entries per layer, largest first.</summary>
     public static string Listing(OverlayMerge merge, long modificationTime)
     {
-        var sb = new StringBuilder();
+        using var w = new StringWriter(CultureInfo.InvariantCulture);
+        WriteListing(merge, modificationTime, w);
+        return w.ToString();
+    }
+
+    /// <summary>Writes the listing line by line (an overlay of many entries is not built in memory first).</summary>
+    public static void WriteListing(OverlayMerge merge, long modificationTime, TextWriter sb)
+    {
         var date = DateTimeOffset.FromUnixTimeSeconds(modificationTime).UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
         foreach (var m in merge.Entries)
         {
@@ -95,31 +106,36 @@ public static class OverlayPacker
             var size = e.Type is LayerEntryType.CharacterDevice or LayerEntryType.BlockDevice
                 ? $"{e.DeviceMajor},{e.DeviceMinor}"
                 : e.Size.ToString(CultureInfo.InvariantCulture);
-            sb.Append(ModeString(e.Type, e.Attributes.Mode)).Append(' ')
-              .Append(e.Attributes.Owner.ToString().PadRight(14)).Append(' ')
-              .Append(size.PadLeft(10)).Append(' ').Append(date).Append(' ')
-              .Append(e.IsDirectory ? m.Path + "/" : m.Path);
+            sb.Write(ModeString(e.Type, e.Attributes.Mode));
+            sb.Write(' ');
+            sb.Write(e.Attributes.Owner.ToString().PadRight(14));
+            sb.Write(' ');
+            sb.Write(size.PadLeft(10));
+            sb.Write(' ');
+            sb.Write(date);
+            sb.Write(' ');
+            sb.Write(e.IsDirectory ? m.Path + "/" : m.Path);
             if (e.Type == LayerEntryType.Symlink)
             {
-                sb.Append(" -> ").Append(e.LinkTarget);
+                sb.Write(" -> ");
+                sb.Write(e.LinkTarget);
             }
             else if (e.Type == LayerEntryType.HardLink)
             {
-                sb.Append(" link to ").Append(e.LinkTarget);
+                sb.Write(" link to ");
+                sb.Write(e.LinkTarget);
             }
 
-            sb.Append('\n');
+            sb.Write('\n');
         }
 
-        sb.Append('\n').Append("# bytes per layer (content of regular files in the image), largest first\n");
+        sb.Write("\n# bytes per layer (content of regular files in the image), largest first\n");
         foreach (var s in merge.Summaries.OrderByDescending(s => s.Bytes).ThenBy(s => s.Name, StringComparer.Ordinal))
         {
-            sb.Append(CultureInfo.InvariantCulture, $"# {s.Bytes,14} bytes {s.Entries,7} entries {s.Dropped,6} dropped  {s.Name}\n");
+            sb.Write(string.Create(CultureInfo.InvariantCulture, $"# {s.Bytes,14} bytes {s.Entries,7} entries {s.Dropped,6} dropped  {s.Name}\n"));
         }
 
-        sb.Append(CultureInfo.InvariantCulture,
-            $"# {merge.Summaries.Sum(s => s.Bytes),14} bytes {merge.Entries.Count,7} entries in all\n");
-        return sb.ToString();
+        sb.Write(string.Create(CultureInfo.InvariantCulture, $"# {merge.Summaries.Sum(s => s.Bytes),14} bytes {merge.Entries.Count,7} entries in all\n"));
     }
 
     public static string ModeString(LayerEntryType type, int mode)
