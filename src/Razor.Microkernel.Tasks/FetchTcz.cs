@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -117,32 +116,8 @@ public sealed class FetchTcz : RmkTask
             RefreshMetadata = RefreshMetadata && !Offline,
         };
 
-        var events = new ConcurrentQueue<FetchEvent>();
-        TczFetchResult result;
-        try
+        if (!new FetchReporter(Log).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out var result))
         {
-            var task = TczFetcher.FetchAsync(request, new QueueProgress(events), CancellationToken);
-            while (!task.Wait(150))
-            {
-                Drain(events);
-            }
-
-            Drain(events);
-            result = task.GetAwaiter().GetResult();
-        }
-        catch (AggregateException e) when (e.InnerException is not null)
-        {
-            Drain(events);
-            if (!Report(e.InnerException))
-            {
-                throw;
-            }
-
-            return;
-        }
-        catch (Exception e) when (Report(e))
-        {
-            Drain(events);
             return;
         }
 
@@ -203,58 +178,5 @@ public sealed class FetchTcz : RmkTask
             Log.LogErrorWithCodeFromResources("LockInvalid", LockFile, e.Reason);
             return null;
         }
-    }
-
-    private void Drain(ConcurrentQueue<FetchEvent> events)
-    {
-        while (events.TryDequeue(out var e))
-        {
-            var importance = e.Kind is FetchEventKind.Progress or FetchEventKind.Retrying or FetchEventKind.FallingBack
-                ? MessageImportance.High
-                : MessageImportance.Low;
-            Log.LogMessage(importance, e.ToString());
-        }
-    }
-
-    /// <summary>Logs a fetch failure with its code; false for anything else.</summary>
-    private bool Report(Exception e)
-    {
-        switch (e)
-        {
-            case MissingExtensionException m:
-                Log.LogErrorWithCodeFromResources("ExtensionMissing", m.ChainText, string.Join(", ", m.LocationsTried));
-                return true;
-            case OfflineCacheMissException o:
-                Log.LogErrorWithCodeFromResources("OfflineMiss", o.What, o.CacheRoot, o.Chain.Count == 0 ? "-" : string.Join(" → ", o.Chain));
-                return true;
-            case ChecksumMismatchException c:
-                Log.LogErrorWithCodeFromResources("ChecksumMismatch", c.What, c.Algorithm, c.Expected, c.Actual);
-                return true;
-            case DownloadNotFoundException n:
-                Log.LogErrorWithCodeFromResources("DownloadNotFound", string.Join(", ", n.LocationsTried));
-                return true;
-            case DownloadFailedException f:
-                Log.LogErrorWithCodeFromResources("DownloadFailed", f.Location, f.Attempts, f.Reason);
-                return true;
-            case CacheLockTimeoutException l:
-                Log.LogErrorWithCodeFromResources("CacheLockTimeout", l.Key, l.LockPath);
-                return true;
-            case InvalidExtensionNameException x:
-                Log.LogErrorWithCodeFromResources("InvalidExtensionName", x.Name, x.Reason);
-                return true;
-            case InvalidFetchInputException i:
-                Log.LogErrorWithCodeFromResources("InvalidFetchInput", i.Input, i.Reason);
-                return true;
-            case FetchException other:
-                Log.LogErrorWithCodeFromResources("DownloadFailed", "-", 0, other.Message);
-                return true;
-            default:
-                return false;
-        }
-    }
-
-    private sealed class QueueProgress(ConcurrentQueue<FetchEvent> queue) : IProgress<FetchEvent>
-    {
-        public void Report(FetchEvent value) => queue.Enqueue(value);
     }
 }

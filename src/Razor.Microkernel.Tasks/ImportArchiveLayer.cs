@@ -20,6 +20,7 @@ public sealed class ImportArchiveLayer : LayerTask
 
     protected override bool Write(LayerWriter writer)
     {
+        var display = Archive.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : Archive.ItemSpec;
         var source = Archive.GetMetadata("FullPath");
         if (!File.Exists(source))
         {
@@ -73,24 +74,24 @@ public sealed class ImportArchiveLayer : LayerTask
             };
             if (resource == "ArchiveEntryEscapes")
             {
-                Log.LogErrorWithCodeFromResources(resource, Archive.ItemSpec, "/" + destination, e.Message);
+                Log.LogErrorWithCodeFromResources(resource, display, "/" + destination, e.Message);
             }
             else
             {
-                Log.LogErrorWithCodeFromResources(resource, Archive.ItemSpec, e.Message);
+                Log.LogErrorWithCodeFromResources(resource, display, e.Message);
             }
         }
         catch (FormatLimitException e)
         {
-            Log.LogErrorWithCodeFromResources("ArchiveLimit", Archive.ItemSpec, e.Message);
+            Log.LogErrorWithCodeFromResources("ArchiveLimit", display, e.Message);
         }
         catch (ArchiveFormatException e)
         {
-            Log.LogErrorWithCodeFromResources("ArchiveMalformed", Archive.ItemSpec, e.Message);
+            Log.LogErrorWithCodeFromResources("ArchiveMalformed", display, e.Message);
         }
         catch (InvalidImagePathException e)
         {
-            Log.LogErrorWithCodeFromResources("ArchiveEntryEscapes", Archive.ItemSpec, "/" + destination, e.Message);
+            Log.LogErrorWithCodeFromResources("ArchiveEntryEscapes", display, "/" + destination, e.Message);
         }
 
         return false;

@@ -101,7 +101,7 @@ public sealed class InstallGems : LayerTask
             var sources = Gems.Select(g =>
             {
                 var prebuilt = g.GetMetadata("PrebuiltExtensions");
-                return GemSource.FromFile(g.GetMetadata("FullPath"), string.IsNullOrWhiteSpace(prebuilt) ? null : Path.GetFullPath(prebuilt)) with { DisplayName = g.ItemSpec };
+                return GemSource.FromFile(g.GetMetadata("FullPath"), string.IsNullOrWhiteSpace(prebuilt) ? null : Path.GetFullPath(prebuilt)) with { DisplayName = g.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : g.ItemSpec };
             }).ToList();
             var installed = GemInstaller.Install(sources, writer, new GemInstallOptions
             {

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using Razor.Microkernel.Formats.Fetch;
+using Razor.Microkernel.Formats.Tcz;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>
+/// Runs a fetch on the thread pool while the task's own thread logs its progress (MSBuild logging stays on
+/// the task's thread), and turns fetch failures into coded errors.
+/// </summary>
+internal sealed class FetchReporter(TaskLoggingHelper log)
+{
+    private readonly ConcurrentQueue<FetchEvent> _events = new();
+
+    /// <summary>Runs the fetch; false (with errors logged) when it failed with a fetch error.</summary>
+    public bool Run<T>(Func<IProgress<FetchEvent>, Task<T>> fetch, out T result)
+    {
+        result = default!;
+        try
+        {
+            var task = fetch(new QueueProgress(_events));
+            while (!task.Wait(150))
+            {
+                Drain();
+            }
+
+            Drain();
+            result = task.GetAwaiter().GetResult();
+            return true;
+        }
+        catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+        catch (AggregateException e) when (e.InnerException is not null && Report(e.InnerException))
+        {
+            Drain();
+            return false;
+        }
+        catch (Exception e) when (Report(e))
+        {
+            Drain();
+            return false;
+        }
+    }
+
+    private void Drain()
+    {
+        while (_events.TryDequeue(out var e))
+        {
+            var importance = e.Kind is FetchEventKind.Progress or FetchEventKind.Retrying or FetchEventKind.FallingBack
+                ? MessageImportance.High
+                : MessageImportance.Low;
+            log.LogMessage(importance, e.ToString());
+        }
+    }
+
+    /// <summary>Logs a fetch failure with its code; false for anything else.</summary>
+    public bool Report(Exception e)
+    {
+        switch (e)
+        {
+            case MissingExtensionException m:
+                log.LogErrorWithCodeFromResources("ExtensionMissing", m.ChainText, string.Join(", ", m.LocationsTried));
+                return true;
+            case OfflineCacheMissException o:
+                log.LogErrorWithCodeFromResources("OfflineMiss", o.What, o.CacheRoot, o.Chain.Count == 0 ? "-" : string.Join(" → ", o.Chain));
+                return true;
+            case ChecksumMismatchException c:
+                log.LogErrorWithCodeFromResources("ChecksumMismatch", c.What, c.Algorithm, c.Expected, c.Actual);
+                return true;
+            case DownloadNotFoundException n:
+                log.LogErrorWithCodeFromResources("DownloadNotFound", string.Join(", ", n.LocationsTried));
+                return true;
+            case DownloadFailedException f:
+                log.LogErrorWithCodeFromResources("DownloadFailed", f.Location, f.Attempts, f.Reason);
+                return true;
+            case CacheLockTimeoutException l:
+                log.LogErrorWithCodeFromResources("CacheLockTimeout", l.Key, l.LockPath);
+                return true;
+            case InvalidExtensionNameException x:
+                log.LogErrorWithCodeFromResources("InvalidExtensionName", x.Name, x.Reason);
+                return true;
+            case InvalidFetchInputException i:
+                log.LogErrorWithCodeFromResources("InvalidFetchInput", i.Input, i.Reason);
+                return true;
+            case FetchException other:
+                log.LogErrorWithCodeFromResources("DownloadFailed", "-", 0, other.Message);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private sealed class QueueProgress(ConcurrentQueue<FetchEvent> queue) : IProgress<FetchEvent>
+    {
+        public void Report(FetchEvent value) => queue.Enqueue(value);
+    }
+}

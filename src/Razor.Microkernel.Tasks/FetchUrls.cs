@@ -1,0 +1,120 @@
+using System.Globalization;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using Razor.Microkernel.Formats.Fetch;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>
+/// Downloads the items that name an http(s):// URL (OverlayArchive, Gem, RubyGems) into the shared cache and
+/// returns them as local files with their metadata kept. A Sha256 on the item pins the content; without one
+/// the first download's hash is recorded in microkernel.lock.json and enforced after. Production images
+/// require a pin or a lock entry for every URL.
+/// </summary>
+public sealed class FetchUrls : RmkTask
+{
+    [Required]
+    public ITaskItem[] Items { get; set; } = [];
+
+    public string? CacheDirectory { get; set; }
+
+    public bool Offline { get; set; }
+
+    [Required]
+    public string LockFile { get; set; } = string.Empty;
+
+    public bool LockedMode { get; set; }
+
+    [Required]
+    public string Flavor { get; set; } = "Development";
+
+    /// <summary>The items as cached local files, with their own metadata plus SourceUrl, Sha256 and RmkName.</summary>
+    [Output]
+    public ITaskItem[] Fetched { get; private set; } = [];
+
+    protected override void ExecuteCore()
+    {
+        Formats.Fetch.LockFile? existing;
+        try
+        {
+            existing = Formats.Fetch.LockFile.TryRead(LockFile);
+        }
+        catch (InvalidLockFileException e)
+        {
+            Log.LogErrorWithCodeFromResources("LockInvalid", LockFile, e.Reason);
+            return;
+        }
+
+        var production = string.Equals(Flavor, "Production", StringComparison.OrdinalIgnoreCase);
+        var requests = new List<(ITaskItem Item, string Url, string? Pin)>();
+        foreach (var item in Items)
+        {
+            var url = item.ItemSpec.Trim();
+            var pin = item.GetMetadata("Sha256").Trim().ToLowerInvariant();
+            if (pin.Length > 0 && (pin.Length != 64 || !pin.All(Uri.IsHexDigit)))
+            {
+                Log.LogErrorWithCodeFromResources("InvalidSha256", url, pin);
+                continue;
+            }
+
+            var locked = existing?.FindDownload(url)?.Sha256;
+            if (pin.Length == 0 && locked is null)
+            {
+                if (production)
+                {
+                    Log.LogErrorWithCodeFromResources("UnpinnedUrl", url);
+                    continue;
+                }
+
+                Log.LogWarningWithCodeFromResources("UnpinnedUrlWarning", url);
+            }
+
+            if (LockedMode && locked is null)
+            {
+                Log.LogErrorWithCodeFromResources("LockWouldChange", LockFile, $"new download {url}");
+                continue;
+            }
+
+            requests.Add((item, url, pin.Length > 0 ? pin : locked));
+        }
+
+        if (Log.HasLoggedErrors)
+        {
+            return;
+        }
+
+        var cacheRoot = string.IsNullOrWhiteSpace(CacheDirectory) ? DownloadCache.DefaultRoot() : CacheDirectory;
+        var results = new List<UrlFetchResult>();
+        var fetched = new List<ITaskItem>();
+        var reporter = new FetchReporter(Log);
+        foreach (var (item, url, pin) in requests)
+        {
+            if (!reporter.Run(p => UrlFetcher.FetchAsync(new UrlFetchRequest { Url = url, ExpectedSha256 = pin, CacheDirectory = cacheRoot, Offline = Offline }, p, CancellationToken),
+                    out var r))
+            {
+                return;
+            }
+
+            results.Add(r);
+            var local = new TaskItem(r.Path);
+            item.CopyMetadataTo(local);
+            local.SetMetadata("SourceUrl", url);
+            local.SetMetadata("Sha256", r.Sha256);
+            local.SetMetadata("RmkName", Uri.TryCreate(url, UriKind.Absolute, out var u) ? Path.GetFileName(u.AbsolutePath) : url);
+            local.SetMetadata("Size", r.Size.ToString(CultureInfo.InvariantCulture));
+            Log.LogMessageFromResources(MessageImportance.Normal, "UrlFetched", url, Bytes(r.Size), r.FromCache ? "cache" : "downloaded", r.Sha256);
+            fetched.Add(local);
+        }
+
+        Fetched = [.. fetched];
+        if (LockedMode)
+        {
+            return;
+        }
+
+        // The lock file records exactly this build's downloads; extensions and the rest stay as they are.
+        var current = (existing ?? new Formats.Fetch.LockFile()) with { Downloads = [] };
+        current = current.WithDownloads(results.Select(r => r.ToLocked()));
+        TryIo("LockWriteFailed", LockFile, () => current.WriteIfChanged(LockFile));
+    }
+}

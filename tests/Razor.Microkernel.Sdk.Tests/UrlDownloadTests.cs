@@ -1,0 +1,107 @@
+using System.Security.Cryptography;
+using Razor.Microkernel.TestSupport;
+using Razor.Microkernel.TestSupport.Mirror;
+
+namespace Razor.Microkernel.Sdk.Tests;
+
+/// <summary>OverlayArchive, Gem and RubyGems items that name an http:// URL, served by a real loopback server.</summary>
+public sealed class UrlDownloadTests : IAsyncLifetime
+{
+    private TempFolder _root = null!;
+    private LoopbackMirror _server = null!;
+    private byte[] _archive = [];
+
+    public async Task InitializeAsync()
+    {
+        _root = new TempFolder("rmk-downloads");
+        _archive = TestArchives.Tgz(TestArchives.Dir("mcollective-1.2.1/"), TestArchives.File("mcollective-1.2.1/mcollectived.rb", "#!/usr/bin/env ruby\n", 0x1ED));
+        _root.Write("mcollective/mcollective-1.2.1.tgz", _archive);
+        _server = await LoopbackMirror.StartAsync(_root.Path);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _root.Dispose();
+    }
+
+    private static string Sha(byte[] b) => Convert.ToHexStringLower(SHA256.HashData(b));
+
+    private TestProject Project(string items, string properties = "")
+    {
+        var p = SdkHarness.CreateProject("url");
+        p.WithProject($"""
+            <PropertyGroup><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>{properties}</PropertyGroup>
+            <ItemGroup>{items}</ItemGroup>
+            """);
+        return p;
+    }
+
+    [Fact]
+    public void UrlArchive_Pinned_IsDownloadedVerifiedAndUnpacked_AndRecordedInTheLockFile()
+    {
+        var url = _server.Url("mcollective/mcollective-1.2.1.tgz");
+        var p = Project($"""<OverlayArchive Include="{url}" Sha256="{Sha(_archive)}" Destination="/usr/local/tce.installed" />""");
+        var r = p.Build().AssertSuccess();
+        Assert.Contains(" usr/local/tce.installed/mcollective-1.2.1/mcollectived.rb\n", Tool.Run("tar", "-tvzf", p.Overlay).StdOut);
+        Assert.Contains("archive mcollective-1.2.1.tgz", File.ReadAllText(p.Overlay + ".txt"));
+        var lockText = File.ReadAllText(p["microkernel.lock.json"]);
+        Assert.Contains(url, lockText);
+        Assert.Contains(Sha(_archive), lockText);
+        Assert.DoesNotContain("RMK4126", r.Codes);
+
+        // Second build: nothing downloaded again, nothing re-run.
+        var before = _server.Requests("mcollective/mcollective-1.2.1.tgz");
+        Assert.Empty(p.Build().AssertSuccess().TargetsRun);
+        Assert.Equal(before, _server.Requests("mcollective/mcollective-1.2.1.tgz"));
+    }
+
+    [Fact]
+    public void UrlArchive_WrongPin_IsRMK1003_AndNothingIsBuilt()
+    {
+        var url = _server.Url("mcollective/mcollective-1.2.1.tgz");
+        var p = Project($"""<OverlayArchive Include="{url}" Sha256="{new string('0', 64)}" />""");
+        p.Build().AssertFailureWith("RMK1003");
+        Assert.False(File.Exists(p.Overlay));
+    }
+
+    [Fact]
+    public void UrlArchive_Unpinned_WarnsThenTheLockFilePinsIt_AndProductionNeedsAPin()
+    {
+        var url = _server.Url("mcollective/mcollective-1.2.1.tgz");
+        var p = Project($"""<OverlayArchive Include="{url}" />""");
+        p.Build("-p:MicrokernelFlavor=Production").AssertFailureWith("RMK4125");
+        var first = p.Build().AssertSuccess();
+        Assert.Contains("RMK4126", first.Codes);
+        Assert.Contains(Sha(_archive), File.ReadAllText(p["microkernel.lock.json"]));
+        p.Build("-p:MicrokernelFlavor=Production").AssertSuccess();
+
+        // The server now serves other bytes; with an empty cache the lock file's hash is enforced.
+        _root.Write("mcollective/mcollective-1.2.1.tgz", TestArchives.Tgz(TestArchives.File("evil", "x")));
+        p.Build("-p:MicrokernelCacheDirectory=cache2").AssertFailureWith("RMK1003");
+    }
+
+    [Fact]
+    public void UrlGem_IsDownloadedAndInstalled()
+    {
+        var p = Project("");
+        var gem = GemTests.BuildGem(p, "daemons", "1.1.4");
+        _root.Write("gems/daemons-1.1.4.gem", File.ReadAllBytes(gem));
+        File.Delete(gem);
+        var url = _server.Url("gems/daemons-1.1.4.gem");
+        var sha = Sha(File.ReadAllBytes(_root["gems/daemons-1.1.4.gem"]));
+        p.WithProject("<PropertyGroup><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory></PropertyGroup>"
+            + $"<ItemGroup><Gem Include=\"{url}\" Sha256=\"{sha}\" /></ItemGroup>");
+        p.Build().AssertSuccess();
+        var listing = Tool.Run("tar", "-tvzf", p.Overlay).StdOut;
+        Assert.Contains(" usr/local/lib/ruby/gems/1.8/cache/daemons-1.1.4.gem\n", listing);
+        Assert.Contains(" usr/local/lib/ruby/gems/1.8/specifications/daemons-1.1.4.gemspec\n", listing);
+    }
+
+    [Fact]
+    public void UrlArchive_NotFound_IsACodedError()
+    {
+        var p = Project($"""<OverlayArchive Include="{_server.Url("nothing/here.tgz")}" />""");
+        p.Build().AssertFailureWith("RMK1001");
+    }
+}
