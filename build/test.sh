@@ -8,22 +8,27 @@ cd "$(dirname "$0")/.."
 declare -A tools=(
   [tar]=tar [gzip]=gzip [bzip2]=bzip2 [xz]=xz-utils [stat]=coreutils
   [mksquashfs]=squashfs-tools [unsquashfs]=squashfs-tools
-  [ruby]=ruby [gem]=ruby [busybox]=busybox
+  [ruby]=ruby [gem]=ruby [busybox]=busybox-static
 )
-missing=()
-for t in "${!tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK (dotnet) is required: https://dot.net" >&2
   exit 1
 fi
-if [ ${#missing[@]} -gt 0 ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
-    pkgs=$(for t in "${missing[@]}"; do echo "${tools[$t]}"; done | sort -u | tr '\n' ' ')
-    echo "Installing: $pkgs"
+if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
+  # Debian/Ubuntu: install the packages that are missing (busybox-static: the boot-hook test chroots into
+  # an overlay with a static busybox).
+  pkgs=$(for t in "${!tools[@]}"; do echo "${tools[$t]}"; done | sort -u)
+  missing_pkgs=$(for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done | tr '\n' ' ')
+  if [ -n "${missing_pkgs// /}" ]; then
+    echo "Installing: $missing_pkgs"
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq || exit 1
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $pkgs >/dev/null || exit 1
-  else
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing_pkgs >/dev/null || exit 1
+  fi
+else
+  missing=()
+  for t in "${!tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+  if [ ${#missing[@]} -gt 0 ]; then
     echo "Missing tools the tests need: ${missing[*]}" >&2
     echo "Install them (Debian packages: $(for t in "${missing[@]}"; do echo -n "${tools[$t]} "; done)) and run again." >&2
     exit 1

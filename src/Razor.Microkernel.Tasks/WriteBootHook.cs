@@ -1,0 +1,30 @@
+using Microsoft.Build.Framework;
+using Razor.Microkernel.Formats.Boot;
+using Razor.Microkernel.Formats.Layers;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>Writes the boot hook layer: /opt/bootsync.sh and /usr/local/etc/init.d/microkernel-setup.</summary>
+public sealed class WriteBootHook : LayerTask
+{
+    /// <summary>Installed extensions in install order (names without .tcz).</summary>
+    public string[] Extensions { get; set; } = [];
+
+    /// <summary>MicrokernelBootCommand items: one shell command each (Command metadata, else the Include).</summary>
+    public ITaskItem[] Commands { get; set; } = [];
+
+    protected override bool Write(LayerWriter writer)
+    {
+        try
+        {
+            BootHook.Write(writer, Extensions, Commands.Select(c => c.GetMetadata("Command") is { Length: > 0 } command ? command : c.ItemSpec).ToList(),
+                PackOptions.DefaultModificationTime);
+            return true;
+        }
+        catch (InvalidBootCommandException e)
+        {
+            Log.LogErrorWithCodeFromResources("InvalidBootCommand", e.Command.ReplaceLineEndings(" "), e.Reason);
+            return false;
+        }
+    }
+}
