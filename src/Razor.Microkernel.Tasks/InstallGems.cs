@@ -33,11 +33,22 @@ public sealed class InstallGems : LayerTask
     /// <summary>Seconds since the epoch: the entries' time and the day written for gems without a date.</summary>
     public string? SourceDateEpoch { get; set; }
 
+    /// <summary>Preinstall (default): installed as gem install would. BootTime: the .gem files are staged and the
+    /// boot hook installs them, as Razor did.</summary>
+    public string? InstallMode { get; set; }
+
     [Output]
     public ITaskItem[] InstalledGems { get; private set; } = [];
 
     protected override bool Write(LayerWriter writer)
     {
+        if (!string.IsNullOrWhiteSpace(InstallMode) && !InstallMode.Trim().Equals("Preinstall", StringComparison.OrdinalIgnoreCase)
+            && !InstallMode.Trim().Equals("BootTime", StringComparison.OrdinalIgnoreCase))
+        {
+            Log.LogErrorWithCodeFromResources("InvalidGemInstallMode", InstallMode);
+            return false;
+        }
+
         var parts = RubyVersion.Trim().Split('.');
         if (parts.Length < 2 || !parts.All(p => p.Length > 0 && p.All(char.IsAsciiDigit)))
         {
@@ -103,7 +114,7 @@ public sealed class InstallGems : LayerTask
                 var prebuilt = g.GetMetadata("PrebuiltExtensions");
                 return GemSource.FromFile(g.GetMetadata("FullPath"), string.IsNullOrWhiteSpace(prebuilt) ? null : Path.GetFullPath(prebuilt)) with { DisplayName = g.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : g.ItemSpec };
             }).ToList();
-            var installed = GemInstaller.Install(sources, writer, new GemInstallOptions
+            var options = new GemInstallOptions
             {
                 GemDir = gemHome,
                 BinDir = binDir,
@@ -111,7 +122,15 @@ public sealed class InstallGems : LayerTask
                 RubyVersion = RubyVersion,
                 RubyGemsVersion = RubyGemsVersion,
                 ModificationTime = mtime,
-            });
+            };
+            if (string.Equals(InstallMode?.Trim(), "BootTime", StringComparison.OrdinalIgnoreCase))
+            {
+                GemInstaller.Stage(sources, writer, GemInstaller.DefaultStagingDir, options);
+                Log.LogMessageFromResources(MessageImportance.Normal, "GemsStaged", sources.Count, "/" + GemInstaller.DefaultStagingDir);
+                return true;
+            }
+
+            var installed = GemInstaller.Install(sources, writer, options);
             InstalledGems = installed.Select(i =>
             {
                 var item = new Microsoft.Build.Utilities.TaskItem(i.Specification.Name);

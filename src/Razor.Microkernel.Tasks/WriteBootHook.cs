@@ -1,5 +1,6 @@
 using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats.Boot;
+using Razor.Microkernel.Formats.Gems;
 using Razor.Microkernel.Formats.Layers;
 
 namespace Razor.Microkernel.Tasks;
@@ -13,12 +14,24 @@ public sealed class WriteBootHook : LayerTask
     /// <summary>MicrokernelBootCommand items: one shell command each (Command metadata, else the Include).</summary>
     public ITaskItem[] Commands { get; set; } = [];
 
+    /// <summary>With GemInstallMode=BootTime: install the staged gems first (GemHome and GemBinDir set).</summary>
+    public bool InstallStagedGems { get; set; }
+
+    public string? GemHome { get; set; }
+
+    public string? GemBinDir { get; set; }
+
     protected override bool Write(LayerWriter writer)
     {
         try
         {
-            BootHook.Write(writer, Extensions, Commands.Select(c => c.GetMetadata("Command") is { Length: > 0 } command ? command : c.ItemSpec).ToList(),
-                PackOptions.DefaultModificationTime);
+            var commands = Commands.Select(c => c.GetMetadata("Command") is { Length: > 0 } command ? command : c.ItemSpec).ToList();
+            if (InstallStagedGems)
+            {
+                commands.Insert(0, GemInstaller.BootInstallCommand(new GemInstallOptions { GemDir = GemHome!, BinDir = GemBinDir! }, GemInstaller.DefaultStagingDir));
+            }
+
+            BootHook.Write(writer, Extensions, commands, PackOptions.DefaultModificationTime);
             return true;
         }
         catch (InvalidBootCommandException e)

@@ -89,6 +89,38 @@ public class GemTests
     }
 
     [Fact]
+    public void Gems_BootTime_StagesTheGemsAndTheBootHookInstallsThem()
+    {
+        var p = SdkHarness.CreateProject("gemsboot");
+        BuildGem(p, "daemons", "1.1.4");
+        BuildGem(p, "stomp", "1.1.10", "s.add_runtime_dependency 'daemons', '>= 1.0'");
+        p.WithProject("<PropertyGroup><GemInstallMode>BootTime</GemInstallMode></PropertyGroup><ItemGroup><Gem Include=\"gems/*.gem\" /></ItemGroup>");
+        p.Build().AssertSuccess();
+        using var root = new TempFolder("rmk-gemsboot");
+        Tool.Run("tar", "-xzf", p.Overlay, "-C", root.Path).EnsureSuccess("tar -xzf");
+        var staged = root["usr/local/share/microkernel/gems"];
+        Assert.Equal(["daemons-1.1.4.gem", "stomp-1.1.10.gem"], Directory.GetFiles(staged).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.False(Directory.Exists(root["usr/local/lib/ruby/gems/1.8/gems"]), "BootTime must not preinstall");
+        var hook = File.ReadAllText(root["usr/local/etc/init.d/microkernel-setup"]);
+        Assert.Contains("(cd /usr/local/share/microkernel/gems && /usr/local/bin/gem install --local --no-ri --no-rdoc --install-dir /usr/local/lib/ruby/gems/1.8 --bindir /usr/local/bin *.gem)", hook);
+
+        // The staged files install with a real RubyGems (Debian's; its option for "no docs" is --no-document).
+        var target = root["installed"];
+        Tool.Run("sh", ["-c", $"cd {staged} && gem install --local --no-document --install-dir {target} --bindir {target}/bin *.gem"])
+            .EnsureSuccess("gem install of the staged gems");
+        Assert.True(Directory.Exists(Path.Combine(target, "gems", "stomp-1.1.10")));
+    }
+
+    [Fact]
+    public void Gems_UnknownInstallMode_IsACodedError()
+    {
+        var p = SdkHarness.CreateProject("gemsmode");
+        BuildGem(p, "daemons", "1.1.4");
+        p.WithProject("<PropertyGroup><GemInstallMode>Later</GemInstallMode></PropertyGroup><ItemGroup><Gem Include=\"gems/*.gem\" /></ItemGroup>");
+        p.Build().AssertFailureWith("RMK4006");
+    }
+
+    [Fact]
     public void Gems_Corrupt_IsACodedErrorNamingTheGem()
     {
         var p = SdkHarness.CreateProject("gembad");

@@ -54,6 +54,9 @@ public sealed record InstalledGem(GemSpecification Specification, string GemFold
 /// </summary>
 public static partial class GemInstaller
 {
+    /// <summary>Where <c>GemInstallMode=BootTime</c> stages the .gem files in the image.</summary>
+    public const string DefaultStagingDir = "usr/local/share/microkernel/gems";
+
     private const int DirMode = 0x1ED; // 0755
     private const int FileMode = 0x1A4; // 0644
 
@@ -62,6 +65,45 @@ public static partial class GemInstaller
         ArgumentNullException.ThrowIfNull(gems);
         ArgumentNullException.ThrowIfNull(layer);
         options ??= new GemInstallOptions();
+        var loaded = ReadAndCheck(gems, options);
+        var gemDir = ImagePath.Normalize(options.GemDir);
+        return InstallChecked(loaded, layer, options, gemDir);
+    }
+
+    /// <summary>
+    /// For installing at boot, as Razor did: checks the gems exactly as <see cref="Install"/> would (format,
+    /// platform, Ruby and RubyGems versions, dependencies), then places the .gem files unchanged in
+    /// <paramref name="stagingDir"/> and returns the shell command that installs them on the target with its
+    /// own RubyGems (<see cref="BootInstallCommand"/>).
+    /// </summary>
+    public static void Stage(IReadOnlyList<GemSource> gems, LayerWriter layer, string stagingDir, GemInstallOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(gems);
+        ArgumentNullException.ThrowIfNull(layer);
+        options ??= new GemInstallOptions();
+        var loaded = ReadAndCheck(gems, options);
+        var staging = ImagePath.Normalize(stagingDir);
+        layer.AddDirectory(staging, new EntryAttributes(DirMode, options.Owner, options.ModificationTime));
+        foreach (var (_, bytes, package) in loaded)
+        {
+            layer.AddFile(ImagePath.Combine(staging, package.Specification.FullName + ".gem"),
+                new EntryAttributes(FileMode, options.Owner, options.ModificationTime), bytes);
+        }
+
+    }
+
+    /// <summary>The boot command that installs gems staged by <see cref="Stage"/> with the target's RubyGems;
+    /// <c>gem install --local</c> finds their dependencies among the staged files.</summary>
+    public static string BootInstallCommand(GemInstallOptions options, string stagingDir)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var binDir = ImagePath.Normalize(options.BinDir);
+        return $"(cd /{ImagePath.Normalize(stagingDir)} && /{ImagePath.Combine(binDir, "gem")} install --local --no-ri --no-rdoc " +
+               $"--install-dir /{ImagePath.Normalize(options.GemDir)} --bindir /{binDir} *.gem)";
+    }
+
+    private static List<(GemSource Source, byte[] Bytes, GemPackage Package)> ReadAndCheck(IReadOnlyList<GemSource> gems, GemInstallOptions options)
+    {
         var rubyVersion = GemVersion.Parse(options.RubyVersion);
         var rubyGemsVersion = GemVersion.Parse(options.RubyGemsVersion);
 
@@ -87,7 +129,12 @@ public static partial class GemInstaller
             CheckDependencies(loaded.Select(l => l.Package.Specification).ToList());
         }
 
-        var gemDir = ImagePath.Normalize(options.GemDir);
+        return loaded;
+    }
+
+    private static IReadOnlyList<InstalledGem> InstallChecked(List<(GemSource Source, byte[] Bytes, GemPackage Package)> loaded, LayerWriter layer,
+        GemInstallOptions options, string gemDir)
+    {
         var binDir = ImagePath.Normalize(options.BinDir);
         var dirAttrs = new EntryAttributes(DirMode, options.Owner, options.ModificationTime);
         layer.AddDirectory(gemDir, dirAttrs);
