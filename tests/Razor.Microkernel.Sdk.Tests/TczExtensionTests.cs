@@ -118,6 +118,93 @@ public sealed class TczExtensionTests : IAsyncLifetime
         Assert.Matches(@"drwxr-xr-x root/root .* usr/local/lib/\n", listing);
     }
 
+    /// <summary>"path type mode target" for every entry below a folder (GNU find), the folder's own path removed
+    /// from link targets; tce-load's markers and the boot hook (/opt, /usr/local/etc) left out.</summary>
+    private static List<string> Tree(string dir) => Tool.Run("find", dir, "-mindepth", "1", "-printf", "%P %y %m %l\n").EnsureSuccess("find").StdOut
+        .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        .Select(l => l.Replace(dir, "/", StringComparison.Ordinal))
+        .Where(l => !l.StartsWith("usr/local/tce.installed", StringComparison.Ordinal) && !l.StartsWith("opt", StringComparison.Ordinal)
+            && !l.StartsWith("usr/local/etc", StringComparison.Ordinal))
+        .Select(l => l.Contains(" l ", StringComparison.Ordinal) ? System.Text.RegularExpressions.Regex.Replace(l, @" l \d+ ", " l 777 ") : l)
+        .Order(StringComparer.Ordinal).ToList();
+
+    [Theory]
+    [InlineData("Copy")]
+    [InlineData("Link")]
+    public void Extensions_CopyAndLinkModes_MatchCpAAndCpAisOfTheUnsquashfsOutput(string mode)
+    {
+        var p = Project($"<TczExtension Include=\"ruby\" Dependencies=\"false\" InstallMode=\"{mode}\" />");
+        p.Build().AssertSuccess();
+        using var ours = new TempFolder("rmk-ours");
+        Tool.Run("tar", "-xzpf", p.Overlay, "-C", ours.Path).EnsureSuccess("tar -xzf");
+
+        using var theirs = new TempFolder("rmk-theirs");
+        var tcz = Path.Combine(_mirrorRoot.Path, _builder.Relative("ruby.tcz"));
+        var mount = Path.Combine(theirs.Path, "tmp/tcloop/ruby");
+        Directory.CreateDirectory(Path.GetDirectoryName(mount)!);
+        Tool.Run("unsquashfs", "-q", "-n", "-d", mount, tcz).EnsureSuccess("unsquashfs");
+        if (mode == "Copy")
+        {
+            Tool.Run("cp", "-a", mount + "/.", theirs.Path).EnsureSuccess("cp -a");
+            Directory.Delete(Path.Combine(theirs.Path, "tmp"), recursive: true);
+        }
+        else
+        {
+            // As tce-load: cp -ais /tmp/tcloop/NAME/* /
+            Tool.Run("sh", "-c", $"cp -ais {mount}/* {theirs.Path}/").EnsureSuccess("cp -ais");
+        }
+
+        Assert.Equal(Tree(theirs.Path + "/"), Tree(ours.Path + "/"));
+    }
+
+    [Fact]
+    public async Task Extensions_TwoBuildsSharingOneCacheAtOnce_BothSucceed_EachFileDownloadedOnce()
+    {
+        var cache = Path.Combine(_mirrorRoot.Path, "shared-cache");
+        var a = Project("<TczExtension Include=\"ruby\" />", $"<MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory>");
+        var b = Project("<TczExtension Include=\"ruby;gdbm\" />", $"<MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory>");
+        var both = await Task.WhenAll(Task.Run(() => a.Build()), Task.Run(() => b.Build()));
+        both[0].AssertSuccess();
+        both[1].AssertSuccess();
+        Assert.Equal(1, _mirror.Requests(_builder.Relative("ruby.tcz")));
+        Assert.Equal(1, _mirror.Requests(_builder.Relative("readline.tcz")));
+        Assert.Equal(Listing(a).Split('\n').Where(l => l.Contains("ruby", StringComparison.Ordinal)),
+            Listing(b).Split('\n').Where(l => l.Contains("ruby", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Extensions_TheSeedsList_ProducesEveryExpectedFile()
+    {
+        foreach (var name in new[] { "bash", "dmidecode", "lshw", "libssl-0.9.8", "firmware-bnx2", "openssh" })
+        {
+            Add(name, $"usr/local/share/{name}/marker", null);
+        }
+
+        var p = Project("""
+            <TczExtension Include="ruby;bash;dmidecode;lshw;scsi-KERNEL;libssl-0.9.8;firmware-bnx2" />
+            <TczExtension Include="util-linux" Files="usr/local/bin/lscpu;usr/local/sbin/sfdisk" />
+            <TczExtension Include="openssh" Condition="'$(MicrokernelFlavor)' == 'Development'" />
+            """);
+        p.Build().AssertSuccess();
+        var listing = Listing(p);
+        foreach (var name in new[] { "bash", "dmidecode", "lshw", "libssl-0.9.8", "firmware-bnx2", "openssh" })
+        {
+            Assert.Contains($" usr/local/share/{name}/marker\n", listing);
+            Assert.Contains($" usr/local/tce.installed/{name}\n", listing);
+        }
+
+        foreach (var name in new[] { "ruby", "gdbm", "readline", "ncurses", "scsi-3.0.21-tinycore" })
+        {
+            Assert.Contains($" usr/local/tce.installed/{name}\n", listing);
+        }
+
+        Assert.Contains(" usr/local/bin/lscpu\n", listing);
+        Assert.Contains(" usr/local/sbin/sfdisk\n", listing);
+        // A Production build leaves openssh out.
+        p.Build("-p:MicrokernelFlavor=Production").AssertSuccess();
+        Assert.DoesNotContain("tce.installed/openssh", Listing(p));
+    }
+
     [Fact]
     public void Extensions_MissingDependency_IsACodedErrorShowingTheChain()
     {
