@@ -14,6 +14,11 @@ public sealed class ImportArchiveLayer : LayerTask
     [Required]
     public ITaskItem Archive { get; set; } = null!;
 
+    /// <summary>The MCollective source tarball: unpacked below /usr/local/tce.installed into its one top folder
+    /// (mcollective-VERSION), with /usr/local/mcollective linked to that folder, /usr/local/sbin/mcollectived to
+    /// mcollectived.rb, and mcollectived.rb made executable.</summary>
+    public bool Mcollective { get; set; }
+
     /// <summary>The archive's top-level names (for an archive with one top folder, that folder).</summary>
     [Output]
     public string[] TopLevelNames { get; private set; } = [];
@@ -48,7 +53,15 @@ public sealed class ImportArchiveLayer : LayerTask
                 Owner = string.IsNullOrWhiteSpace(owner) ? null : Owners.ResolveUser(owner.Trim()),
                 Group = string.IsNullOrWhiteSpace(group) ? null : Owners.ResolveGroup(group.Trim()),
                 AllowDevices = string.Equals(Archive.GetMetadata("AllowDevices"), "true", StringComparison.OrdinalIgnoreCase),
+                AdjustMode = Mcollective
+                    ? (path, mode) => path.Count(c => c == '/') == 1 && path.EndsWith("/mcollectived.rb", StringComparison.Ordinal) ? mode | 0x49 : mode
+                    : null,
             };
+            if (Mcollective)
+            {
+                destination = "usr/local/tce.installed";
+                options = options with { Destination = destination };
+            }
         }
         catch (InvalidAttributeException e)
         {
@@ -61,7 +74,7 @@ public sealed class ImportArchiveLayer : LayerTask
             using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             var result = ArchiveImporter.Import(input, writer, options, CancellationToken);
             TopLevelNames = [.. result.TopLevelNames];
-            return true;
+            return !Mcollective || LinkMcollective(writer, display, result.TopLevelNames);
         }
         catch (UnsafeArchiveEntryException e)
         {
@@ -95,5 +108,26 @@ public sealed class ImportArchiveLayer : LayerTask
         }
 
         return false;
+    }
+
+    private bool LinkMcollective(LayerWriter writer, string display, IReadOnlyList<string> top)
+    {
+        if (top.Count != 1 || !top[0].StartsWith("mcollective-", StringComparison.Ordinal))
+        {
+            Log.LogErrorWithCodeFromResources("McollectiveArchiveShape", display, string.Join(", ", top));
+            return false;
+        }
+
+        var folder = $"usr/local/tce.installed/{top[0]}";
+        if (writer.TypeOf($"{folder}/mcollectived.rb") != LayerEntryType.File)
+        {
+            Log.LogErrorWithCodeFromResources("McollectiveArchiveShape", display, $"{top[0]} without mcollectived.rb");
+            return false;
+        }
+
+        var link = EntryAttributes.Default(LayerEntryType.Symlink, PackOptions.DefaultModificationTime);
+        writer.AddSymlink("usr/local/mcollective", "/" + folder, link);
+        writer.AddSymlink("usr/local/sbin/mcollectived", "/usr/local/mcollective/mcollectived.rb", link);
+        return true;
     }
 }

@@ -19,6 +19,9 @@ public sealed class PackOverlay : RmkTask
 
     public string? ListingFile { get; set; }
 
+    /// <summary>OverlayCopy items: Include = image path of a file, Destination = image path; Mode, Owner, Group.</summary>
+    public ITaskItem[] Copies { get; set; } = [];
+
     /// <summary>0–9; empty means 6.</summary>
     public string? CompressionLevel { get; set; }
 
@@ -49,14 +52,46 @@ public sealed class PackOverlay : RmkTask
             return;
         }
 
+        var copies = new List<OverlayCopy>();
+        foreach (var c in Copies)
+        {
+            try
+            {
+                var mode = c.GetMetadata("Mode");
+                var owner = c.GetMetadata("Owner");
+                var group = c.GetMetadata("Group");
+                copies.Add(new OverlayCopy(ImagePath.Normalize(c.ItemSpec), ImagePath.Normalize(c.GetMetadata("Destination")),
+                    string.IsNullOrWhiteSpace(mode) ? null : Owners.ParseMode(mode),
+                    string.IsNullOrWhiteSpace(owner) && string.IsNullOrWhiteSpace(group) ? null : Owners.Parse(owner, group)));
+            }
+            catch (InvalidImagePathException e)
+            {
+                Log.LogErrorWithCodeFromResources("InvalidImagePath", "OverlayCopy", c.ItemSpec, e.ImagePathText, e.Reason);
+            }
+            catch (InvalidAttributeException e)
+            {
+                Log.LogErrorWithCodeFromResources("InvalidAttribute", "OverlayCopy", c.ItemSpec, e.Attribute, e.Value, e.Reason);
+            }
+        }
+
+        if (Log.HasLoggedErrors)
+        {
+            return;
+        }
+
         var layers = Layers.Select(l => new LayerSource(
             string.IsNullOrEmpty(l.GetMetadata("LayerName")) ? Path.GetFileNameWithoutExtension(l.ItemSpec) : l.GetMetadata("LayerName"),
             l.GetMetadata("FullPath"))).ToList();
         PackResult result;
         try
         {
-            result = OverlayPacker.PackToFile(layers, OutputFile, ListingFile,
+            result = OverlayPacker.PackToFile(layers, copies, OutputFile, ListingFile,
                 new PackOptions { CompressionLevel = level, ModificationTime = mtime }, CancellationToken);
+        }
+        catch (OverlayCopySourceException e)
+        {
+            Log.LogErrorWithCodeFromResources("OverlayCopySource", "/" + e.SourcePath, e.Reason);
+            return;
         }
         catch (ArchiveFormatException e)
         {

@@ -25,6 +25,10 @@ public sealed record ArchiveImportOptions
     public long MaxBytes { get; init; } = 16L << 30;
 
     public int MaxDepth { get; init; } = 256;
+
+    /// <summary>Changes an entry's mode on the way in (archive-relative path, mode → mode), e.g. to make a
+    /// script executable that the tarball ships without the bit.</summary>
+    public Func<string, int, int>? AdjustMode { get; init; }
 }
 
 public sealed record ArchiveImportResult(int Entries, long Bytes, IReadOnlyList<string> TopLevelNames);
@@ -121,7 +125,13 @@ public static class ArchiveImporter
                 owner = owner with { Gid = g.Id, GroupName = g.Name };
             }
 
-            var attributes = new EntryAttributes((int)entry.Mode & 0xFFF, owner, entry.ModificationTime.ToUnixTimeSeconds());
+            var mode = (int)entry.Mode & 0xFFF;
+            if (options.AdjustMode is { } adjust)
+            {
+                mode = adjust(relative, mode) & 0xFFF;
+            }
+
+            var attributes = new EntryAttributes(mode, owner, entry.ModificationTime.ToUnixTimeSeconds());
             try
             {
                 switch (entry.EntryType)

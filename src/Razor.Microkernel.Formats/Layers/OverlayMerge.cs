@@ -26,6 +26,20 @@ public sealed record MergeConflict(
 /// <summary>One entry of the merged image: which layer supplies it and, for hard links, the group it joins.</summary>
 public sealed record MergedEntry(string Path, int LayerIndex, LayerEntry Entry, LayerEntry? DataSource);
 
+/// <summary>A copy made on the merged image, after all layers: <c>cp Source Destination</c>. Skipped when
+/// the destination already exists (a layer, such as the project's own files, supplied it: first writer wins).
+/// <see cref="Mode"/> and <see cref="Owner"/> override the source's when given.</summary>
+public sealed record OverlayCopy(string Source, string Destination, int? Mode = null, Ownership? Owner = null);
+
+/// <summary>A copy's source is not a regular file of the merged image.</summary>
+public sealed class OverlayCopySourceException(string source, string reason)
+    : MicrokernelFormatException($"'/{source}' cannot be copied: {reason}")
+{
+    public string SourcePath { get; } = source;
+
+    public string Reason { get; } = reason;
+}
+
 /// <summary>Per-layer summary: entries and content bytes that made it into the image, entries dropped.</summary>
 public sealed record LayerSummary(string Name, int Entries, long Bytes, int Dropped);
 
@@ -55,6 +69,9 @@ public sealed class OverlayMerge
     public IReadOnlyList<LayerSummary> Summaries { get; }
 
     public static OverlayMerge Create(IReadOnlyList<LayerSource> layers, CancellationToken cancellationToken = default)
+        => Create(layers, [], cancellationToken);
+
+    public static OverlayMerge Create(IReadOnlyList<LayerSource> layers, IReadOnlyList<OverlayCopy> copies, CancellationToken cancellationToken = default)
     {
         var merged = new Dictionary<string, (int Layer, LayerEntry Entry)>(StringComparer.Ordinal);
         var conflicts = new List<MergeConflict>();
@@ -129,6 +146,33 @@ public sealed class OverlayMerge
                 conflictIndex[(kind, path, loser)] = conflicts.Count;
                 conflicts.Add(create());
             }
+        }
+
+        // Copies on the merged image: the destination shares the source's bytes (and, unless overridden, its
+        // attributes); an existing destination wins. A hard-linked source is copied as the file it links to.
+        foreach (var copy in copies)
+        {
+            var source = ImagePath.Normalize(copy.Source);
+            var destination = ImagePath.Normalize(copy.Destination);
+            if (!merged.TryGetValue(source, out var src) || src.Entry.Type is not (LayerEntryType.File or LayerEntryType.HardLink))
+            {
+                throw new OverlayCopySourceException(source, src.Entry is null ? "no layer has it" : $"it is a {LayerWriter.Describe(src.Entry.Type)}, not a file");
+            }
+
+            if (merged.ContainsKey(destination) || FindBlockingAncestor(merged, destination) is not null)
+            {
+                continue;
+            }
+
+            var data = src.Entry.Type == LayerEntryType.File ? src.Entry : filesByLayer[src.Layer][src.Entry.LinkTarget];
+            var attributes = data.Attributes with
+            {
+                Mode = copy.Mode ?? data.Attributes.Mode,
+                Owner = copy.Owner ?? data.Attributes.Owner,
+            };
+            var copied = data with { Path = destination, Attributes = attributes };
+            filesByLayer[src.Layer][destination] = copied;
+            merged[destination] = (src.Layer, copied);
         }
 
         // Parents a layer did not write itself (layers from LayerWriter always do) become implicit folders.

@@ -31,8 +31,12 @@ public static class OverlayPacker
 {
     public static PackResult PackToFile(IReadOnlyList<LayerSource> layers, string outputPath, string? listingPath, PackOptions options,
         CancellationToken cancellationToken = default)
+        => PackToFile(layers, [], outputPath, listingPath, options, cancellationToken);
+
+    public static PackResult PackToFile(IReadOnlyList<LayerSource> layers, IReadOnlyList<OverlayCopy> copies, string outputPath, string? listingPath,
+        PackOptions options, CancellationToken cancellationToken = default)
     {
-        var merge = OverlayMerge.Create(layers, cancellationToken);
+        var merge = OverlayMerge.Create(layers, copies, cancellationToken);
         long uncompressed = 0;
         var compressed = AtomicFile.Write(outputPath, file =>
         {
