@@ -4,7 +4,7 @@
 # clears of the SDK every time, so a sample never runs a stale copy of the SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sample=${1:-HelloOverlay}
+sample=${1:-RazorMicrokernel}
 [ $# -gt 0 ] && shift
 if [ ! -d "samples/$sample" ]; then
   echo "No sample named '$sample' (samples/: $(ls samples | grep -v '\.' | tr '\n' ' '))" >&2

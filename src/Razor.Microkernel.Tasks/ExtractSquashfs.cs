@@ -129,6 +129,12 @@ public sealed class ExtractSquashfs : LayerTask
                 continue;
             }
 
+            // Only what the extraction kept (Files may have filtered the image).
+            if (writer.TypeOf($"tmp/tcloop/{ExtensionName}/{e.Path}") is null)
+            {
+                continue;
+            }
+
             var owner = new Ownership(e.Uid, e.Gid, Owners.NameOfUser(e.Uid), Owners.NameOfGroup(e.Gid));
             if (e.Type == SquashFsEntryType.Directory)
             {

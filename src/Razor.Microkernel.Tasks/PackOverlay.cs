@@ -62,7 +62,8 @@ public sealed class PackOverlay : RmkTask
                 var group = c.GetMetadata("Group");
                 copies.Add(new OverlayCopy(ImagePath.Normalize(c.ItemSpec), ImagePath.Normalize(c.GetMetadata("Destination")),
                     string.IsNullOrWhiteSpace(mode) ? null : Owners.ParseMode(mode),
-                    string.IsNullOrWhiteSpace(owner) && string.IsNullOrWhiteSpace(group) ? null : Owners.Parse(owner, group)));
+                    string.IsNullOrWhiteSpace(owner) && string.IsNullOrWhiteSpace(group) ? null : Owners.Parse(owner, group),
+                    string.Equals(c.GetMetadata("Optional"), "true", StringComparison.OrdinalIgnoreCase)));
             }
             catch (InvalidImagePathException e)
             {

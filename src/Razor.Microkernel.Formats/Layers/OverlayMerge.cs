@@ -28,8 +28,9 @@ public sealed record MergedEntry(string Path, int LayerIndex, LayerEntry Entry, 
 
 /// <summary>A copy made on the merged image, after all layers: <c>cp Source Destination</c>. Skipped when
 /// the destination already exists (a layer, such as the project's own files, supplied it: first writer wins).
-/// <see cref="Mode"/> and <see cref="Owner"/> override the source's when given.</summary>
-public sealed record OverlayCopy(string Source, string Destination, int? Mode = null, Ownership? Owner = null);
+/// <see cref="Mode"/> and <see cref="Owner"/> override the source's when given. An <see cref="Optional"/>
+/// copy whose source is missing is skipped instead of being an error.</summary>
+public sealed record OverlayCopy(string Source, string Destination, int? Mode = null, Ownership? Owner = null, bool Optional = false);
 
 /// <summary>A copy's source is not a regular file of the merged image.</summary>
 public sealed class OverlayCopySourceException(string source, string reason)
@@ -156,6 +157,11 @@ public sealed class OverlayMerge
             var destination = ImagePath.Normalize(copy.Destination);
             if (!merged.TryGetValue(source, out var src) || src.Entry.Type is not (LayerEntryType.File or LayerEntryType.HardLink))
             {
+                if (copy.Optional && src.Entry is null)
+                {
+                    continue;
+                }
+
                 throw new OverlayCopySourceException(source, src.Entry is null ? "no layer has it" : $"it is a {LayerWriter.Describe(src.Entry.Type)}, not a file");
             }
 

@@ -1,0 +1,147 @@
+using System.Text.RegularExpressions;
+using Razor.Microkernel.TestSupport;
+using Razor.Microkernel.TestSupport.Mirror;
+
+namespace Razor.Microkernel.Sdk.Tests;
+
+/// <summary>
+/// samples/RazorMicrokernel in its offline form: a local mirror folder of stand-in extensions made with
+/// mksquashfs, and local stand-ins for MCollective, RubyGems and the four gems (built with `gem build`).
+/// The overlay is checked entry by entry against what the manual procedure leaves for those steps.
+/// </summary>
+public sealed class RazorMicrokernelSampleTests : IDisposable
+{
+    private readonly TempFolder _inputs = new("rmk-seed");
+
+    public void Dispose() => _inputs.Dispose();
+
+    private (string Mirror, string Downloads) MakeInputs(TestProject p)
+    {
+        var mirror = _inputs["mirror"];
+        var builder = new TinyCoreMirrorBuilder(mirror);
+        void Ext(string name, string? dep, params (string Path, string Content)[] files)
+        {
+            var tree = _inputs[$"src/{name}"];
+            foreach (var (path, content) in files)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(tree, path))!);
+                File.WriteAllText(Path.Combine(tree, path), content);
+            }
+
+            builder.AddSquashfs(name + ".tcz", tree, dep);
+        }
+
+        Ext("gdbm", null, ("usr/local/lib/libgdbm.so.3", "gdbm"));
+        Ext("ruby", "gdbm.tcz\n", ("usr/local/bin/ruby", "ruby 1.8.7"), ("usr/local/lib/ruby/1.8/fileutils.rb", "# fileutils"));
+        Ext("bash", null, ("usr/local/bin/bash", "bash"));
+        Ext("dmidecode", null, ("usr/local/sbin/dmidecode", "dmidecode"));
+        Ext("lshw", null, ("usr/local/sbin/lshw", "lshw"));
+        Ext("scsi-3.0.21-tinycore", null, ("usr/local/lib/modules/3.0.21-tinycore/kernel/drivers/scsi/sd_mod.ko.gz", "sd"));
+        Ext("libssl-0.9.8", null, ("usr/local/lib/libssl.so.0.9.8", "ssl"));
+        Ext("firmware-bnx2", null, ("usr/local/lib/firmware/bnx2/bnx2-mips-09-6.2.1a.fw", "fw"));
+        Ext("util-linux", null, ("usr/local/bin/lscpu", "lscpu"), ("usr/local/sbin/sfdisk", "sfdisk"), ("usr/local/bin/mount", "mount"), ("usr/local/sbin/fdisk", "fdisk"));
+        Ext("openssh", "libssl-0.9.8.tcz", ("usr/local/etc/ssh/ssh_config.example", "# ssh_config\n"), ("usr/local/etc/ssh/sshd_config.example", "# sshd_config\n"),
+            ("usr/local/etc/init.d/openssh", "#!/bin/sh\n"), ("usr/local/sbin/sshd", "sshd"));
+
+        var downloads = _inputs["downloads"];
+        Directory.CreateDirectory(downloads);
+        File.WriteAllBytes(Path.Combine(downloads, "mcollective-1.2.1.tgz"), TestArchives.Tgz(
+            TestArchives.Dir("mcollective-1.2.1/"),
+            TestArchives.File("mcollective-1.2.1/mcollectived.rb", "#!/usr/bin/env ruby\nrequire 'mcollective'\n", 0x1A4),
+            TestArchives.File("mcollective-1.2.1/lib/mcollective.rb", "module MCollective; end\n"),
+            TestArchives.File("mcollective-1.2.1/plugins/mcollective/connector/stomp.rb", "# stomp connector\n"),
+            TestArchives.File("mcollective-1.2.1/etc/server.cfg.dist", "topicprefix = /topic/\n")));
+        File.WriteAllBytes(Path.Combine(downloads, "rubygems-1.8.15.tgz"), TestArchives.Tgz(
+            TestArchives.Dir("rubygems-1.8.15/"),
+            TestArchives.File("rubygems-1.8.15/setup.rb", "# setup\n"),
+            TestArchives.File("rubygems-1.8.15/lib/rubygems.rb", "module Gem; VERSION = '1.8.15'; end\n"),
+            TestArchives.File("rubygems-1.8.15/lib/rubygems/version.rb", "# version\n"),
+            TestArchives.File("rubygems-1.8.15/bin/gem", "#!/usr/bin/env ruby\nrequire 'rubygems'\n", 0x1ED)));
+        foreach (var (name, version) in new[] { ("daemons", "1.1.4"), ("json_pure", "1.6.1"), ("stomp", "1.2.0"), ("facter", "1.6.4") })
+        {
+            var gem = GemTests.BuildGem(p, name, version, executable: name == "facter");
+            File.Copy(gem, Path.Combine(downloads, Path.GetFileName(gem)), overwrite: true);
+        }
+
+        return (mirror, downloads);
+    }
+
+    private static List<string> Entries(TestProject p) => Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut
+        .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        .Select(l => Regex.Match(l, @"^(\S+) (\S+)\s+\S+ \S+ \S+ (.*)$"))
+        .Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value} {m.Groups[3].Value}")
+        .ToList();
+
+    [Fact]
+    public void Sample_OfflineForm_BuildsTheProceduresOverlay_EntryByEntry()
+    {
+        var p = SampleTests.CopySample("RazorMicrokernel");
+        var (mirror, downloads) = MakeInputs(p);
+        var env = new Dictionary<string, string?> { ["MCOLLECTIVE_PSK"] = "a-real-psk-of-24-chars!!", ["MCOLLECTIVE_STOMP_PASSWORD"] = "a-real-password-16+" };
+        var r = p.Run("build", [$"-p:TczMirror={mirror}", $"-p:RazorDownloadsFolder={downloads}", "-p:MicrokernelCacheDirectory=cache"], env).AssertSuccess();
+        Assert.DoesNotContain("warning", r.Output.Split('\n').Where(l => l.Contains("RMK", StringComparison.Ordinal)).FirstOrDefault() ?? "", StringComparison.Ordinal);
+        var entries = Entries(p);
+
+        string[] expected =
+        [
+            // 1. tce-load -wi of the extensions: their files and tce-load's markers
+            "-rw-r--r-- root/root usr/local/bin/ruby",
+            "-rw-r--r-- root/root usr/local/lib/libgdbm.so.3",
+            "-rw-r--r-- root/root usr/local/bin/bash",
+            "-rw-r--r-- root/root usr/local/sbin/dmidecode",
+            "-rw-r--r-- root/root usr/local/sbin/lshw",
+            "-rw-r--r-- root/root usr/local/lib/modules/3.0.21-tinycore/kernel/drivers/scsi/sd_mod.ko.gz",
+            "-rw-r--r-- root/root usr/local/lib/libssl.so.0.9.8",
+            "-rw-r--r-- root/root usr/local/lib/firmware/bnx2/bnx2-mips-09-6.2.1a.fw",
+            "drwxrwxr-x root/staff usr/local/tce.installed/",
+            "-rw-r--r-- root/root usr/local/tce.installed/ruby",
+            "-rw-r--r-- root/root usr/local/tce.installed/gdbm",
+            "-rw-r--r-- root/root usr/local/tce.installed/scsi-3.0.21-tinycore",
+            "-rw-r--r-- root/root usr/local/tce.installed/firmware-bnx2",
+            // 2. lscpu and sfdisk from util-linux, under /tmp/tcloop/util-linux and linked
+            "-rw-r--r-- root/root tmp/tcloop/util-linux/usr/local/bin/lscpu",
+            "-rw-r--r-- root/root tmp/tcloop/util-linux/usr/local/sbin/sfdisk",
+            "lrwxrwxrwx root/root usr/local/bin/lscpu -> /tmp/tcloop/util-linux/usr/local/bin/lscpu",
+            "lrwxrwxrwx root/root usr/local/sbin/sfdisk -> /tmp/tcloop/util-linux/usr/local/sbin/sfdisk",
+            // 3. MCollective
+            "-rwxr-xr-x root/root usr/local/tce.installed/mcollective-1.2.1/mcollectived.rb",
+            "-rw-r--r-- root/root usr/local/tce.installed/mcollective-1.2.1/plugins/mcollective/connector/stomp.rb",
+            "lrwxrwxrwx root/root usr/local/mcollective -> /usr/local/tce.installed/mcollective-1.2.1",
+            "lrwxrwxrwx root/root usr/local/sbin/mcollectived -> /usr/local/mcollective/mcollectived.rb",
+            // 4. server.cfg and the facts file
+            "-rw-r----- root/root usr/local/etc/mcollective/server.cfg",
+            "-rw-r--r-- root/root usr/local/etc/mcollective/facts.yaml",
+            // 5. RubyGems and the gems
+            "-rw-r--r-- root/root usr/local/lib/ruby/site_ruby/1.8/rubygems.rb",
+            "-rwxr-xr-x root/root usr/local/bin/gem",
+            "drwxr-xr-x root/root usr/local/lib/ruby/gems/1.8/gems/daemons-1.1.4/",
+            "drwxr-xr-x root/root usr/local/lib/ruby/gems/1.8/gems/json_pure-1.6.1/",
+            "drwxr-xr-x root/root usr/local/lib/ruby/gems/1.8/gems/stomp-1.2.0/",
+            "drwxr-xr-x root/root usr/local/lib/ruby/gems/1.8/gems/facter-1.6.4/",
+            "-rw-r--r-- root/root usr/local/lib/ruby/gems/1.8/specifications/facter-1.6.4.gemspec",
+            "-rw-r--r-- root/root usr/local/lib/ruby/gems/1.8/cache/stomp-1.2.0.gem",
+            "-rwxr-xr-x root/root usr/local/bin/facter",
+            // 6. development: openssh, its configuration from the examples, sshd at boot
+            "-rw-r--r-- root/root usr/local/etc/ssh/ssh_config",
+            "-rw-r--r-- root/root usr/local/etc/ssh/sshd_config",
+            "-rw-r--r-- root/root usr/local/tce.installed/openssh",
+            // the boot hook that replaces what tce-load does at boot for pre-installed extensions
+            "-rwxrwxr-x root/staff opt/bootsync.sh",
+            "-rwxr-xr-x root/root usr/local/etc/init.d/microkernel-setup",
+        ];
+        var missing = expected.Where(e => !entries.Contains(e)).ToList();
+        Assert.True(missing.Count == 0, "missing or different:\n" + string.Join("\n", missing) + "\n--- overlay:\n" + string.Join("\n", entries));
+
+        // What the procedure avoided: the rest of util-linux.
+        Assert.DoesNotContain(entries, e => e.EndsWith("/mount", StringComparison.Ordinal) || e.EndsWith("/fdisk", StringComparison.Ordinal));
+        var cfg = Tool.Run("tar", "-xzOf", p.Overlay, "usr/local/etc/mcollective/server.cfg").StdOut;
+        Assert.Contains("plugin.stomp.host = razor-server\n", cfg);
+        var hook = Tool.Run("tar", "-xzOf", p.Overlay, "usr/local/etc/init.d/microkernel-setup").StdOut;
+        Assert.Contains("/usr/local/etc/init.d/openssh start", hook);
+
+        // A second build does nothing; Production leaves openssh out.
+        Assert.Empty(p.Run("build", [$"-p:TczMirror={mirror}", $"-p:RazorDownloadsFolder={downloads}", "-p:MicrokernelCacheDirectory=cache"], env).AssertSuccess().TargetsRun);
+        p.Run("build", [$"-p:TczMirror={mirror}", $"-p:RazorDownloadsFolder={downloads}", "-p:MicrokernelCacheDirectory=cache", "-p:MicrokernelFlavor=Production"], env).AssertSuccess();
+        Assert.DoesNotContain(Entries(p), e => e.Contains("ssh", StringComparison.Ordinal));
+    }
+}
