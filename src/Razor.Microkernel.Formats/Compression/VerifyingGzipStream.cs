@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
+using Razor.Microkernel.Formats.IO;
 
 namespace Razor.Microkernel.Formats.Compression;
 
@@ -161,7 +162,7 @@ public sealed class VerifyingGzipStream : Stream
     {
         try
         {
-            using var window = new BoundedReadStream(_raw, at, end - at);
+            using var window = new WindowStream(_raw, at, end - at);
             using var gz = new GZipStream(window, CompressionMode.Decompress);
             var c = new Crc32();
             long length = 0;
@@ -179,48 +180,5 @@ public sealed class VerifyingGzipStream : Stream
         {
             return false;
         }
-    }
-
-    private sealed class BoundedReadStream(Stream inner, long offset, long length) : Stream
-    {
-        private long _pos;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => length;
-
-        public override long Position
-        {
-            get => _pos;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset1, int count)
-        {
-            var left = length - _pos;
-            if (left <= 0)
-            {
-                return 0;
-            }
-
-            inner.Position = offset + _pos;
-            var n = inner.Read(buffer, offset1, (int)Math.Min(count, left));
-            _pos += n;
-            return n;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset1, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset1, int count) => throw new NotSupportedException();
     }
 }

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using Razor.Microkernel.Formats.Compression;
+using Razor.Microkernel.Formats.IO;
 using Razor.Microkernel.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
@@ -457,31 +458,12 @@ public sealed class GemPackage
         return string.Join('/', stack);
     }
 
-    private static bool IsFormatError(Exception e)
-        => e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
-            or InvalidOperationException or ArchiveFormatException
-            || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);
+    private static bool IsFormatError(Exception e) => ReadErrors.IsMalformedInput(e);
 
     /// <summary>The first bytes already read, then the rest of the stream.</summary>
-    private sealed class ConcatStream(byte[] head, Stream rest) : Stream
+    private sealed class ConcatStream(byte[] head, Stream rest) : ReadOnlyStream
     {
         private int _headPos;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -495,15 +477,5 @@ public sealed class GemPackage
 
             return rest.Read(buffer);
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -259,31 +259,12 @@ public static class ArchiveImporter
         return normalized;
     }
 
-    private static bool IsFormatError(Exception e)
-        => e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
-            or InvalidOperationException or SharpCompress.Common.SharpCompressException or SharpCompress.Common.ArchiveOperationException
-            || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);
+    private static bool IsFormatError(Exception e) => IO.ReadErrors.IsMalformedInput(e);
 
     /// <summary>Reports a failure to read an entry's bytes (a truncated or corrupt archive) as a format
     /// error, so that it is told apart from a failure to write the layer.</summary>
-    private sealed class ReadFaultStream(Stream inner) : Stream
+    private sealed class ReadFaultStream(Stream inner) : IO.ReadOnlyStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             try
@@ -295,47 +276,11 @@ public static class ArchiveImporter
                 throw new ArchiveFormatException($"not a valid archive: {e.Message}", -1, e);
             }
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Lets the tar reader dispose its stream without closing the caller's.</summary>
-    private sealed class NonClosingStream(Stream inner) : Stream
+    private sealed class NonClosingStream(Stream inner) : IO.ReadOnlyStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
         public override int Read(Span<byte> buffer) => inner.Read(buffer);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Razor.Microkernel.Formats.Compression;
+using Razor.Microkernel.Formats.IO;
 using Razor.Microkernel.Formats.Tar;
 
 namespace Razor.Microkernel.Formats.Layers;
@@ -73,7 +74,7 @@ public static class OverlayPacker
                 {
                     var layer = streams[m.LayerIndex] ??= new FileStream(merge.Layers[m.LayerIndex].Path, FileMode.Open,
                         FileAccess.Read, FileShare.Read, 1 << 17);
-                    data = new ReadWindowStream(layer, e.DataOffset, e.Size);
+                    data = new WindowStream(layer, e.DataOffset, e.Size);
                 }
 
                 tar.WriteEntry(new TarHeader(name, e.Type, e.Attributes.Mode, e.Attributes.Owner, options.ModificationTime,

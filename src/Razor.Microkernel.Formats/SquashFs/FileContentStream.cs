@@ -1,4 +1,5 @@
 using System.Buffers;
+using Razor.Microkernel.Formats.IO;
 
 namespace Razor.Microkernel.Formats.SquashFs;
 
@@ -13,19 +14,13 @@ internal interface IBlockFeed
 }
 
 /// <summary>A read-only, forward-only stream over a file's decoded blocks.</summary>
-internal sealed class FileContentStream(IBlockFeed feed, long length) : Stream
+internal sealed class FileContentStream(IBlockFeed feed, long length) : ReadOnlyStream
 {
     private DecodedBlock _current;
     private bool _hasCurrent;
     private int _used;
     private long _position;
     private bool _closed;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
 
     public override long Length => length;
 
@@ -34,8 +29,6 @@ internal sealed class FileContentStream(IBlockFeed feed, long length) : Stream
         get => _position;
         set => throw new NotSupportedException();
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -70,15 +63,6 @@ internal sealed class FileContentStream(IBlockFeed feed, long length) : Stream
         return done;
     }
 
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

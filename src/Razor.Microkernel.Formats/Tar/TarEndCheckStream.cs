@@ -1,3 +1,5 @@
+using Razor.Microkernel.Formats.IO;
+
 namespace Razor.Microkernel.Formats.Tar;
 
 /// <summary>
@@ -5,24 +7,10 @@ namespace Razor.Microkernel.Formats.Tar;
 /// at an entry boundary: the reader returns no more entries in both cases, but only a complete archive's
 /// last read is its zero end-of-archive block. Call <see cref="EnsureEnded"/> after the last entry.
 /// </summary>
-public sealed class TarEndCheckStream(Stream inner, bool leaveOpen = false) : Stream
+public sealed class TarEndCheckStream(Stream inner, bool leaveOpen = false) : ReadOnlyStream
 {
     private bool _lastReadAllZero;
     private bool _anyRead;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     /// <summary>Throws <see cref="ArchiveFormatException"/> when the archive stopped without its end marker.</summary>
     public void EnsureEnded()
@@ -32,8 +20,6 @@ public sealed class TarEndCheckStream(Stream inner, bool leaveOpen = false) : St
             throw new ArchiveFormatException("the archive ends without its end-of-archive blocks: it is truncated");
         }
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -46,16 +32,6 @@ public sealed class TarEndCheckStream(Stream inner, bool leaveOpen = false) : St
 
         return n;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
