@@ -35,7 +35,7 @@ public abstract class LayerTask : RmkTask
                 EntryCount = writer.EntryCount;
                 ContentBytes = writer.ContentBytes;
             });
-            Log.LogMessageFromResources(MessageImportance.Normal, "LayerSummary", Path.GetFileName(Layer), EntryCount, Bytes(ContentBytes), Layer);
+            Log.LogMessageFromResources(MessageImportance.High, "LayerSummary", Path.GetFileName(Layer), EntryCount, Bytes(ContentBytes));
         }
         catch (LayerAbandonedException)
         {
