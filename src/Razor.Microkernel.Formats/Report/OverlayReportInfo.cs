@@ -6,7 +6,31 @@ namespace Razor.Microkernel.Formats.Report;
 /// theirs in the name); <see cref="Source"/> is where it came from (a URL or a file name, never a full path of
 /// the build machine), and may be empty. User information in a URL is never printed.
 /// </summary>
-public sealed record ReportPackage(string Name, string Version, string Sha256, long Size, string Source = "");
+public sealed record ReportPackage(string Name, string Version, string Sha256, long Size, string Source = "")
+{
+    /// <summary>A file the build used, with its size and SHA-256 read from <paramref name="path"/> (which is not
+    /// shown: pass a URL or the item's own spelling as <paramref name="source"/>).</summary>
+    public static ReportPackage ForFile(string path, string name, string version = "", string source = "")
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));
+        return new ReportPackage(name, version, hash, file.Length, source);
+    }
+
+    /// <summary>A .gem file: name and version from its specification (platform appended when not
+    /// <c>ruby</c>), size and SHA-256 of the file.</summary>
+    public static ReportPackage ForGem(string path, string source = "")
+    {
+        Gems.GemSpecification spec;
+        using (var gem = File.OpenRead(path))
+        {
+            spec = Gems.GemPackage.Read(gem, System.IO.Path.GetFileName(path)).Specification;
+        }
+
+        var version = spec.Version.ToString();
+        return ForFile(path, spec.Name, spec.Platform == "ruby" ? version : $"{version} ({spec.Platform})", source);
+    }
+}
 
 /// <summary>
 /// What the report shows besides the merged image. Everything is optional; the caller passes what it knows.

@@ -25,6 +25,7 @@ public class OverlayReportTests
         using var tmp = new TempFolder();
         var merge = MicrokernelOverlay(tmp, hostile: false);
         var html = OverlayReport.ToHtml(merge, Info(hostile: false));
+        // To look at the fixture's report in a browser: RMK_REPORT_DUMP=/tmp/report.html dotnet test … (also writes a hostile one).
         if (Environment.GetEnvironmentVariable("RMK_REPORT_DUMP") is { Length: > 0 } dump)
         {
             File.WriteAllText(dump, html);
@@ -296,5 +297,58 @@ public class OverlayReportTests
         var expected = Enumerable.Range(0, 100).Select(i => (Path: $"data/f{i:D3}", Size: 1000 + (i % 10) * 10))
             .OrderByDescending(f => f.Size).ThenBy(f => f.Path, StringComparer.Ordinal).Take(30).Select(f => f.Path);
         Assert.Equal(expected, rows);
+    }
+}
+
+public class OverlayReportScaleTests
+{
+    [Fact]
+    public void Write_ThousandsOfFiles_ReportStaysSmall_TreemapBoxesBounded()
+    {
+        using var tmp = new TempFolder();
+        var layers = Enumerable.Range(0, 4).Select(l => Layer(tmp, $"tcz/ext{l}", w =>
+        {
+            for (var i = 0; i < 1500; i++)
+            {
+                Put(w, $"usr/local/share/x{l}/d{i % 7}/e{i % 23}/f{i:D4}", 100 + (i * 7919 % 20_000));
+            }
+        })).ToList();
+        var merge = OverlayMerge.Create(layers);
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var html = OverlayReport.ToHtml(merge, new OverlayReportInfo());
+        stopwatch.Stop();
+        var boxes = Regex.Matches(html, "<div class=\"tm-").Count;
+        Assert.Equal(6000, merge.Entries.Count(e => e.Entry.Type == LayerEntryType.File));
+        Assert.InRange(boxes, 100, OverlayReport.TreemapWidth * OverlayReport.TreemapHeight / Treemap.MinArea);
+        Assert.True(html.Length < 1_500_000, $"{html.Length} characters");
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), stopwatch.Elapsed.ToString());
+        Console.WriteLine($"{merge.Entries.Count} entries: {boxes} boxes, {html.Length} characters, {stopwatch.ElapsedMilliseconds} ms");
+    }
+}
+
+public class ReportPackageTests
+{
+    [Fact]
+    public void ForFile_ReadsSizeAndSha256_LikeSha256sum()
+    {
+        using var tmp = new TempFolder();
+        var path = tmp.Write("ruby.tcz", "not really squashfs\n");
+        var p = ReportPackage.ForFile(path, "ruby.tcz", source: "http://mirror/ruby.tcz");
+        var expected = Tool.Run("sha256sum", path).EnsureSuccess("sha256sum").StdOut.Split(' ')[0];
+        Assert.Equal(new ReportPackage("ruby.tcz", "", expected, 20, "http://mirror/ruby.tcz"), p);
+    }
+
+    [Fact]
+    public void ForGem_TakesNameAndVersionFromTheSpecification()
+    {
+        using var tmp = new TempFolder();
+        var bytes = Gems.GemBuilder.Handmade(Gems.GemBuilder.MinimalYaml("facter", "1.6.5"), w => Gems.GemBuilder.AddFile(w, "lib/facter.rb", "x"));
+        var path = tmp.Write("renamed.gem", bytes);
+        var p = ReportPackage.ForGem(path, "gems/renamed.gem");
+        Assert.Equal("facter", p.Name);
+        Assert.Equal("1.6.5", p.Version);
+        Assert.Equal(bytes.Length, p.Size);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), p.Sha256);
+        Assert.Equal("gems/renamed.gem", p.Source);
     }
 }
