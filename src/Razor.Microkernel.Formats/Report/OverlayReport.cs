@@ -131,6 +131,55 @@ public static class OverlayReport
         return SecretWords.Any(s => k.Contains(s, StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>Largest server.cfg this reads, in bytes.</summary>
+    public const long MaxConfigBytes = 1 << 20;
+
+    /// <summary>
+    /// The <c>key = value</c> lines of a config file in the merged image (by default MCollective's server.cfg), in
+    /// file order, for <see cref="OverlayReportInfo.Settings"/>: what the image really holds. Comments and blank
+    /// lines are skipped. Secret values are read like the others and hidden when the report is written. Empty when
+    /// the image has no such regular file (a symlink is not followed) or it is larger than <see cref="MaxConfigBytes"/>.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> ReadSettings(OverlayMerge merge, string imagePath = ServerConfigWriter.DefaultPath)
+    {
+        ArgumentNullException.ThrowIfNull(merge);
+        var path = ImagePath.Normalize(imagePath);
+        var entry = merge.Entries.FirstOrDefault(e => e.Path == path);
+        var data = entry?.Entry.Type switch
+        {
+            LayerEntryType.File => entry.Entry,
+            LayerEntryType.HardLink => merge.Entries.FirstOrDefault(e => e.Path == entry.Entry.LinkTarget)?.Entry,
+            _ => null,
+        };
+        if (data is null || data.Type != LayerEntryType.File || data.Size > MaxConfigBytes)
+        {
+            return [];
+        }
+
+        string text;
+        using (var layer = new FileStream(merge.Layers[entry!.LayerIndex].Path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        using (var window = new ReadWindowStream(layer, data.DataOffset, data.Size))
+        using (var reader = new StreamReader(window, new UTF8Encoding(false)))
+        {
+            text = reader.ReadToEnd();
+        }
+
+        var settings = new List<KeyValuePair<string, string>>();
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (line.Length == 0 || line[0] == '#' || eq <= 0)
+            {
+                continue;
+            }
+
+            settings.Add(new(line[..eq].Trim(), line[(eq + 1)..].Trim()));
+        }
+
+        return settings;
+    }
+
     /// <summary>A source as the report shows it: user information and query of a URL are left out.</summary>
     public static string RedactSource(string source)
     {
@@ -207,7 +256,7 @@ public static class OverlayReport
             return;
         }
 
-        w.Raw("<div class=\"tm-scroll\"><div id=\"treemap\" class=\"tm\" style=\"width:").Raw(Html.Px(TreemapWidth)).Raw("px;height:")
+        w.Raw("<div class=\"tm-scroll\"><div id=\"treemap\" class=\"tm\" role=\"img\" aria-label=\"Treemap of the overlay's content by layer and folder\" style=\"width:").Raw(Html.Px(TreemapWidth)).Raw("px;height:")
             .Raw(Html.Px(TreemapHeight)).Raw("px\">\n");
         foreach (var b in boxes)
         {

@@ -300,6 +300,42 @@ public class OverlayReportTests
     }
 }
 
+public class OverlayReportSettingsTests
+{
+    [Fact]
+    public void ReadSettings_TakesServerCfgFromTheImage_InFileOrder_AndTheReportHidesItsSecrets()
+    {
+        using var tmp = new TempFolder();
+        const string cfg = "# written by the SDK\nconnector = stomp\nplugin.stomp.host = razor-server\n\nplugin.psk = PSK-FROM-IMAGE\n"
+            + "plugin.stomp.password=PASSWORD-FROM-IMAGE\nfactsource = yaml\n";
+        var settings = Layer(tmp, "mcollective-settings", w => w.AddFile("usr/local/etc/mcollective/server.cfg", Attr(LayerEntryType.File), Encoding.UTF8.GetBytes(cfg)));
+        var later = Layer(tmp, "later", w => w.AddFile("usr/local/etc/mcollective/server.cfg", Attr(LayerEntryType.File), "connector = other\n"u8));
+        var merge = OverlayMerge.Create([settings, later]);
+
+        var read = OverlayReport.ReadSettings(merge);
+        Assert.Equal(
+            [
+                new("connector", "stomp"), new("plugin.stomp.host", "razor-server"), new("plugin.psk", "PSK-FROM-IMAGE"),
+                new("plugin.stomp.password", "PASSWORD-FROM-IMAGE"), new KeyValuePair<string, string>("factsource", "yaml"),
+            ], read);
+
+        var html = OverlayReport.ToHtml(merge, new OverlayReportInfo { Settings = read });
+        Assert.DoesNotContain("PSK-FROM-IMAGE", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("PASSWORD-FROM-IMAGE", html, StringComparison.Ordinal);
+        Assert.Contains("<tr><th><code>factsource</code></th><td><code>yaml</code></td></tr>", html, StringComparison.Ordinal);
+        Assert.Equal(2, Regex.Matches(html, "<td class=\"secret\">").Count);
+    }
+
+    [Fact]
+    public void ReadSettings_NoServerCfgOrASymlink_GivesNothing()
+    {
+        using var tmp = new TempFolder();
+        var merge = OverlayMerge.Create([Layer(tmp, "l", w => w.AddSymlink("usr/local/etc/mcollective/server.cfg", "/etc/shadow", Attr(LayerEntryType.Symlink)))]);
+        Assert.Empty(OverlayReport.ReadSettings(merge));
+        Assert.Empty(OverlayReport.ReadSettings(merge, "/etc/missing.cfg"));
+    }
+}
+
 public class OverlayReportScaleTests
 {
     [Fact]
