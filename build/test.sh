@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A tools=(
   [tar]=tar [gzip]=gzip [bzip2]=bzip2 [xz]=xz-utils [stat]=coreutils
   [mksquashfs]=squashfs-tools [unsquashfs]=squashfs-tools
-  [ruby]=ruby [gem]=ruby [busybox]=busybox-static
+  [ruby]=ruby [gem]=ruby [busybox]=busybox-static [chromium]=chromium
 )
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK (dotnet) is required: https://dot.net" >&2

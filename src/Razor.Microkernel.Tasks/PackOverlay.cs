@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats;
 using Razor.Microkernel.Formats.Layers;
+using Razor.Microkernel.Formats.Report;
 
 namespace Razor.Microkernel.Tasks;
 
@@ -18,6 +19,21 @@ public sealed class PackOverlay : RmkTask
     public string OutputFile { get; set; } = string.Empty;
 
     public string? ListingFile { get; set; }
+
+    /// <summary>The HTML report beside the overlay (treemap of bytes, largest files, packages, settings).</summary>
+    public string? ReportFile { get; set; }
+
+    /// <summary>Resolved extensions (Name, Sha256, Size metadata) for the report.</summary>
+    public ITaskItem[] Extensions { get; set; } = [];
+
+    /// <summary>Gem and RubyGems files for the report.</summary>
+    public ITaskItem[] Gems { get; set; } = [];
+
+    /// <summary>Archives (OverlayArchive, McollectiveArchive) for the report.</summary>
+    public ITaskItem[] Downloads { get; set; } = [];
+
+    /// <summary>Build properties shown in the report, as Name=Value items.</summary>
+    public ITaskItem[] ReportProperties { get; set; } = [];
 
     /// <summary>OverlayCopy items: Include = image path of a file, Destination = image path; Mode, Owner, Group.</summary>
     public ITaskItem[] Copies { get; set; } = [];
@@ -117,9 +133,35 @@ public sealed class PackOverlay : RmkTask
             }
         }
 
+        if (!string.IsNullOrEmpty(ReportFile) && !TryIo("OverlayWriteFailed", ReportFile, () => WriteReport(result)))
+        {
+            return;
+        }
+
         EntryCount = result.Merge.Entries.Count;
         CompressedBytes = result.CompressedBytes;
         Log.LogMessageFromResources(MessageImportance.High, "PackSummary", EntryCount, Bytes(result.Merge.Summaries.Sum(s => s.Bytes)),
             layers.Count, OutputFile, Bytes(CompressedBytes));
+    }
+
+    private void WriteReport(PackResult result)
+    {
+        static string Source(ITaskItem i) => i.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : Path.GetFileName(i.ItemSpec);
+        static string Name(ITaskItem i) => i.GetMetadata("RmkName") is { Length: > 0 } n ? n : Path.GetFileName(i.ItemSpec);
+        var info = new OverlayReportInfo
+        {
+            OverlayFileName = Path.GetFileName(OutputFile),
+            ProjectName = Path.GetFileNameWithoutExtension(BuildEngine?.ProjectFileOfTaskNode ?? string.Empty),
+            CompressedBytes = result.CompressedBytes,
+            Extensions = Extensions.Select(e => new ReportPackage(e.GetMetadata("Name"), string.Empty, e.GetMetadata("Sha256"),
+                long.TryParse(e.GetMetadata("Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : 0)).ToList(),
+            Gems = Gems.Select(g => g.ItemSpec.EndsWith(".gem", StringComparison.OrdinalIgnoreCase) || g.GetMetadata("RmkName").EndsWith(".gem", StringComparison.OrdinalIgnoreCase)
+                ? ReportPackage.ForGem(g.GetMetadata("FullPath"), Source(g))
+                : ReportPackage.ForFile(g.GetMetadata("FullPath"), Name(g), string.Empty, Source(g))).ToList(),
+            Downloads = Downloads.Select(d => ReportPackage.ForFile(d.GetMetadata("FullPath"), Name(d), string.Empty, Source(d))).ToList(),
+            Properties = ReportProperties.Select(p => new KeyValuePair<string, string>(p.ItemSpec, p.GetMetadata("Value"))).ToList(),
+            Settings = OverlayReport.ReadSettings(result.Merge),
+        };
+        OverlayReport.WriteToFile(ReportFile!, result.Merge, info);
     }
 }

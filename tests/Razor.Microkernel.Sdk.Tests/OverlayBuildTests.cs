@@ -79,6 +79,13 @@ public class OverlayBuildTests
         Assert.Contains("usr/local/mcollective -> /usr/local/tce.installed/mcollective-1.2.1", txt);
         Assert.Contains("archive mcollective-1.2.1.tgz", txt);
         Assert.Contains("entries in all", txt);
+
+        // And the HTML report: self-contained, naming the layers and the largest files.
+        var html = File.ReadAllText(Path.Combine(p.OutDir, "mc-linux-fs-snap.html"));
+        Assert.StartsWith("<!DOCTYPE html>", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("archive mcollective-1.2.1.tgz", html);
+        Assert.Contains("mcollectived.rb", html);
+        Assert.DoesNotContain(p.Directory, html);
     }
 
     [Fact]

@@ -163,6 +163,7 @@ public class SettingsTests
             Assert.DoesNotContain(secret, r.Output);
             Assert.DoesNotContain(secret, BinlogText(r.BinLog));
             Assert.DoesNotContain(secret, File.ReadAllText(p.Overlay + ".txt"));
+            Assert.DoesNotContain(secret, File.ReadAllText(Path.Combine(p.OutDir, "mc-linux-fs-snap.html")));
             foreach (var file in Directory.EnumerateFiles(p["obj"], "*", SearchOption.AllDirectories).Where(f => !f.EndsWith("settings.tar", StringComparison.Ordinal)))
             {
                 Assert.DoesNotContain(secret, Encoding.Latin1.GetString(File.ReadAllBytes(file)));

@@ -158,7 +158,7 @@ public static class OverlayReport
 
         string text;
         using (var layer = new FileStream(merge.Layers[entry!.LayerIndex].Path, FileMode.Open, FileAccess.Read, FileShare.Read))
-        using (var window = new ReadWindowStream(layer, data.DataOffset, data.Size))
+        using (var window = new IO.WindowStream(layer, data.DataOffset, data.Size))
         using (var reader = new StreamReader(window, new UTF8Encoding(false)))
         {
             text = reader.ReadToEnd();
