@@ -142,6 +142,19 @@ public class SettingsTests
     }
 
     [Fact]
+    public void Flavor_Change_RerunsOnlyTheSettingsLayerAndThePack()
+    {
+        var p = SdkHarness.CreateProject("flavor");
+        p.Write("motd", "x\n");
+        p.Write("a.tgz", TestArchives.Tgz(TestArchives.File("opt/a", "a")));
+        p.WithProject("<PropertyGroup><McollectiveStompHost>h</McollectiveStompHost></PropertyGroup>"
+            + "<ItemGroup><OverlayFile Include=\"motd\" Destination=\"/etc/motd\" /><OverlayArchive Include=\"a.tgz\" /></ItemGroup>");
+        p.Run("build", environment: Secrets()).AssertSuccess();
+        var production = p.Run("build", ["-p:MicrokernelFlavor=Production"], Secrets()).AssertSuccess();
+        Assert.Equal(new[] { "RmkMcollectiveSettingsLayer", "RmkPackOverlay" }.ToHashSet(), production.TargetsRun.ToHashSet());
+    }
+
+    [Fact]
     public void Secrets_NeverAppearInLogsBinlogObjFilesOrTheListing()
     {
         var p = SdkHarness.CreateProject("leak");
