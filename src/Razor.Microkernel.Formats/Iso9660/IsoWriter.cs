@@ -53,6 +53,15 @@ public sealed record IsoWriterOptions
     /// <summary>Patch the boot information table (<c>-boot-info-table</c>) into the boot image.</summary>
     public bool BootInfoTable { get; init; } = true;
 
+    /// <summary>An isohybrid MBR template (the 432 bytes of syslinux's <c>isohdpfx.bin</c>): when given, the
+    /// image gets an MBR as syslinux's <c>isohybrid</c> writes it (one active partition of type 0x17 from sector
+    /// 0, 64 heads, 32 sectors) and is padded to whole 1 MiB cylinders, so the same file boots from USB. Needs a
+    /// <see cref="BootImage"/> that is an isohybrid-capable isolinux.bin.</summary>
+    public ReadOnlyMemory<byte>? HybridMbr { get; init; }
+
+    /// <summary>MBR disk signature of the isohybrid MBR (fixed, so the image is reproducible).</summary>
+    public uint HybridMbrId { get; init; }
+
     /// <summary>Largest boot image accepted (it is held in memory to be patched).</summary>
     public int MaxBootImageBytes { get; init; } = 16 << 20;
 }
@@ -172,6 +181,11 @@ public static class IsoWriter
                 Add(e);
             }
 
+            if (options.HybridMbr is not null && options.BootImage is null)
+            {
+                throw new IsoWriteException("/", "an isohybrid MBR needs a boot image");
+            }
+
             if (options.BootImage is { } bootPath)
             {
                 _boot = Find(bootPath) ?? throw new IsoWriteException(bootPath, "the boot image is not among the entries");
@@ -191,6 +205,18 @@ public static class IsoWriter
                 }
 
                 _boot.Content = ReadAll(_boot.Entry);
+                if (options.HybridMbr is { } mbr)
+                {
+                    if (mbr.Length != 432)
+                    {
+                        throw new IsoWriteException(bootPath, $"the isohybrid MBR template has {mbr.Length} bytes, not 432");
+                    }
+
+                    if (_boot.Content.Length < 0x44 || BinaryPrimitives.ReadUInt32LittleEndian(_boot.Content.AsSpan(0x40)) != 0x7078C0FB)
+                    {
+                        throw new IsoWriteException(bootPath, "the boot image is not isohybrid-capable (no signature at byte 0x40)");
+                    }
+                }
                 _catalog = Add(IsoWriterEntry.File(options.BootCatalog, Block, () => Stream.Null, 0x1A4));
                 _catalog.Content = new byte[Block];
             }
@@ -786,7 +812,16 @@ public static class IsoWriter
         public void Emit(Stream output, CancellationToken cancellationToken)
         {
             var w = new BlockWriter(output);
-            w.Zero(16 * Block);
+            if (options.HybridMbr is { } template)
+            {
+                w.Write(HybridMbr(template.Span));
+                w.Zero((16 * Block) - 512);
+            }
+            else
+            {
+                w.Zero(16 * Block);
+            }
+
             w.Write(PrimaryDescriptor());
             if (_boot is not null)
             {
@@ -868,7 +903,49 @@ public static class IsoWriter
             }
 
             w.Expect(_totalBlocks, "end of image");
+            if (options.HybridMbr is not null)
+            {
+                w.Zero(HybridPadding());
+            }
+
             output.Flush();
+        }
+
+        private const int Heads = 64;
+        private const int Sectors = 32;
+        private const long CylinderBytes = Heads * Sectors * 512L;
+
+        private long HybridPadding()
+        {
+            var size = _totalBlocks * Block;
+            var frac = size % CylinderBytes;
+            return frac == 0 ? 0 : CylinderBytes - frac;
+        }
+
+        /// <summary>The MBR syslinux's isohybrid writes (MBR mode, partition 1, offset 0, type 0x17).</summary>
+        private byte[] HybridMbr(ReadOnlySpan<byte> template)
+        {
+            var mbr = new byte[512];
+            template.CopyTo(mbr);
+            BinaryPrimitives.WriteUInt32LittleEndian(mbr.AsSpan(432), (uint)(_boot!.Block * 4));
+            BinaryPrimitives.WriteUInt32LittleEndian(mbr.AsSpan(440), options.HybridMbrId);
+            var cylinders = ((_totalBlocks * Block) + HybridPadding()) / CylinderBytes;
+            var cc = Math.Min(cylinders, 1024);
+            var size = cylinders * Heads * Sectors;
+            var p = mbr.AsSpan(446, 16);
+            p[0] = 0x80;
+            p[1] = 0; // begin head
+            p[2] = 1; // begin sector
+            p[3] = 0; // begin cylinder
+            p[4] = 0x17;
+            p[5] = Heads - 1;
+            p[6] = (byte)(Sectors + (((cc - 1) & 0x300) >> 2));
+            p[7] = (byte)((cc - 1) & 0xFF);
+            BinaryPrimitives.WriteUInt32LittleEndian(p[8..], 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(p[12..], (uint)size);
+            mbr[510] = 0x55;
+            mbr[511] = 0xAA;
+            return mbr;
         }
 
         private static void PatchBootInfoTable(byte[] image, long block)

@@ -158,6 +158,21 @@ public sealed class IsoWriterTests
     }
 
     [Fact]
+    public void Write_HybridMbrMatchesSyslinuxIsohybrid()
+    {
+        using var tmp = new TempFolder("isow");
+        var template = System.IO.File.ReadAllBytes("/usr/lib/ISOLINUX/isohdpfx.bin");
+        var hybrid = tmp["hybrid.iso"];
+        IsoWriter.WriteFile(hybrid, Entries(), Options with { HybridMbr = template, HybridMbrId = 0x52415A52 });
+        var reference = WriteIso(tmp);
+        Tool.Run("isohybrid", "--id", "0x52415A52", reference).EnsureSuccess("isohybrid");
+        var expected = System.IO.File.ReadAllBytes(reference);
+        Assert.Equal(0, expected.Length % (1 << 20));
+        Assert.True(expected.AsSpan().SequenceEqual(System.IO.File.ReadAllBytes(hybrid)), "the image differs from isohybrid's");
+        Assert.Throws<IsoWriteException>(() => IsoWriter.Write(new MemoryStream(), Entries(), Options with { HybridMbr = template, BootImage = "boot/vmlinuz" }));
+    }
+
+    [Fact]
     public void Write_ReadsBackWithIsoReader()
     {
         using var ms = new MemoryStream();
