@@ -197,6 +197,30 @@ public sealed class IsoWriterTests
     }
 
     [Fact]
+    public void Write_ManyLongNames_SpanDirectoryBlocksAndContinuationBlocks()
+    {
+        // 150 names of 200+ bytes: the directory spans many blocks and the NM tails fill several CE blocks.
+        var entries = Enumerable.Range(0, 150)
+            .Select(i => File($"lib/{i:D3}-{new string((char)('a' + (i % 26)), 200)}.rb", Encoding.ASCII.GetBytes($"{i}\n"), uid: i))
+            .ToList();
+        using var tmp = new TempFolder("isow");
+        var iso = tmp["many.iso"];
+        IsoWriter.WriteFile(iso, entries, new IsoWriterOptions { Timestamp = Time });
+        var listing = Tool.Run("xorriso", "-indev", iso, "-find", "/lib", "-type", "f", "-exec", "lsdl").EnsureSuccess("xorriso").StdOut;
+        var lines = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(150, lines.Length);
+        Assert.Contains(lines, l => l.Contains(" 149 ", StringComparison.Ordinal) && l.EndsWith($"/149-{new string('t', 200)}.rb'", StringComparison.Ordinal));
+        using var reader = IsoReader.Open(iso);
+        Assert.True(reader.Find("lib")!.Size > 4 * 2048);
+        foreach (var (e, i) in entries.Select((e, i) => (e, i)))
+        {
+            var found = reader.Find(e.Path)!;
+            Assert.Equal(i, found.Uid);
+            Assert.Equal($"{i}\n", Encoding.ASCII.GetString(ReadAll(reader, e.Path)));
+        }
+    }
+
+    [Fact]
     public void Write_RefusesDuplicatePath()
     {
         var e = Assert.Throws<IsoWriteException>(() => IsoWriter.Write(Stream.Null, [File("a", [1]), File("/a", [2])], new IsoWriterOptions()));
