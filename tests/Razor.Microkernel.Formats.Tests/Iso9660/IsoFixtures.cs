@@ -39,6 +39,7 @@ public sealed class IsoFixtures : IDisposable
             "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table");
         Joliet = Make("joliet.iso", "--norock", "-J", "-V", "JOLIET");
         Plain = Make("plain.iso", "--norock", "-V", "PLAIN");
+        Relocated = Make("relocated.iso", "-R", "-rr_reloc_dir", "RR_MOVED");
     }
 
     public TempFolder Folder { get; } = new("iso");
@@ -54,6 +55,9 @@ public sealed class IsoFixtures : IDisposable
     public string Joliet { get; }
 
     public string Plain { get; }
+
+    /// <summary>Rock Ridge with deep directories relocated to /RR_MOVED (CL/RE/PL), as mkisofs does.</summary>
+    public string Relocated { get; }
 
     private string Make(string name, params string[] options)
     {

@@ -39,6 +39,16 @@ public sealed class IsoReaderTests(IsoFixtures fixtures) : IClassFixture<IsoFixt
     }
 
     [Fact]
+    public void Open_FollowsRelocatedDeepDirectories()
+    {
+        using var iso = IsoReader.Open(fixtures.Relocated);
+        var deep = iso.Find("a/b/c/d/e/f/g/h/i/j/deep.txt")!;
+        Assert.Equal("deep\n", IsoFixtures.Text(iso.OpenRead(deep)));
+        Assert.Single(iso.Entries, e => e.Name == "deep.txt");
+        Assert.Equal(IsoEntryType.Directory, iso.Find("a/b/c/d/e/f/g/h/i/j")!.Type);
+    }
+
+    [Fact]
     public void OpenRead_StreamsFileContent()
     {
         using var iso = IsoReader.Open(fixtures.RockRidge);
