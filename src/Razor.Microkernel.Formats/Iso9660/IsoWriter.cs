@@ -25,6 +25,21 @@ public sealed record IsoWriterEntry(
 
     public static IsoWriterEntry Symlink(string path, string target, int uid = 0, int gid = 0)
         => new(path, IsoEntryType.Symlink, 0x1FF, uid, gid, 0, target, null);
+
+    /// <summary>An entry copied from an image being read (e.g. a release ISO): same path, attributes and, for
+    /// files, content streamed from <paramref name="reader"/> when written. Devices, fifos and sockets cannot be copied.</summary>
+    public static IsoWriterEntry From(IsoReader reader, IsoEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.Type switch
+        {
+            IsoEntryType.Directory => Directory(entry.Path, entry.Mode, entry.Uid, entry.Gid),
+            IsoEntryType.File => File(entry.Path, entry.Size, () => reader.OpenRead(entry), entry.Mode, entry.Uid, entry.Gid),
+            IsoEntryType.Symlink => Symlink(entry.Path, entry.LinkTarget, entry.Uid, entry.Gid),
+            _ => throw new IsoWriteException(entry.Path, $"{entry.Type} entries cannot be copied into an image"),
+        };
+    }
 }
 
 /// <summary>What to write around the entries.</summary>
@@ -217,7 +232,7 @@ public static class IsoWriter
                         throw new IsoWriteException(bootPath, "the boot image is not isohybrid-capable (no signature at byte 0x40)");
                     }
                 }
-                _catalog = Add(IsoWriterEntry.File(options.BootCatalog, Block, () => Stream.Null, 0x1A4));
+                _catalog = Add(IsoWriterEntry.File(options.BootCatalog, Block, () => Stream.Null, 0x124)); // r--r--r--, as xorriso
                 _catalog.Content = new byte[Block];
             }
 

@@ -49,6 +49,29 @@ public sealed class IsoReaderTests(IsoFixtures fixtures) : IClassFixture<IsoFixt
     }
 
     [Fact]
+    public void CopyThroughIsoWriter_KeepsTreeAttributesAndContent()
+    {
+        // The microkernel build's shape: read a release ISO, write a new bootable one from its entries.
+        using var source = IsoReader.Open(fixtures.RockRidge);
+        var copied = source.Entries
+            .Where(e => e.Type is IsoEntryType.File or IsoEntryType.Directory or IsoEntryType.Symlink && e.Path != "boot/isolinux/boot.cat")
+            .Select(e => IsoWriterEntry.From(source, e))
+            .ToList();
+        using var ms = new MemoryStream();
+        IsoWriter.Write(ms, copied, new IsoWriterOptions { VolumeId = "COPY", BootImage = "boot/isolinux/isolinux.bin" });
+        using var copy = IsoReader.Open(new MemoryStream(ms.ToArray()));
+        var expected = source.Entries.Where(e => e.Type is not (IsoEntryType.CharacterDevice or IsoEntryType.Fifo))
+            .Select(e => (e.Path, e.Type, e.Mode, e.Uid, e.Gid, e.Type == IsoEntryType.Directory ? 0 : e.Size, e.LinkTarget));
+        var actual = copy.Entries.Select(e => (e.Path, e.Type, e.Mode, e.Uid, e.Gid, e.Type == IsoEntryType.Directory ? 0 : e.Size, e.LinkTarget));
+        Assert.Equal(expected, actual);
+        using var big = copy.OpenRead(copy.Find("usr/big.bin")!);
+        using var buffer = new MemoryStream();
+        big.CopyTo(buffer);
+        Assert.Equal(fixtures.Big, buffer.ToArray());
+        Assert.Equal(copy.Find("boot/isolinux/isolinux.bin")!.Extents[0].Block, copy.Boot!.LoadBlock);
+    }
+
+    [Fact]
     public void OpenRead_StreamsFileContent()
     {
         using var iso = IsoReader.Open(fixtures.RockRidge);
