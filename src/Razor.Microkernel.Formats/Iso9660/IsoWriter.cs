@@ -418,7 +418,7 @@ public static class IsoWriter
                 var candidate = name;
                 while (!used.Add(candidate + "." + ext))
                 {
-                    var suffix = "~" + n++.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    var suffix = "_" + n++.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     candidate = Truncate(name, (c.IsDirectory ? 31 : 30 - ext.Length) - suffix.Length) + suffix;
                 }
 
