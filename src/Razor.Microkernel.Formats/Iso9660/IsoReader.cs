@@ -278,6 +278,11 @@ public sealed class IsoReader : IDisposable
         for (var i = 0; i < records.Count; i++)
         {
             var r = records[i];
+            if (r.Associated)
+            {
+                continue; // associated files (Apple resource forks) share their file's name
+            }
+
             var extents = new List<IsoExtent>();
             // Multi-extent files: records with the 0x80 flag continue in the next record of the same name.
             while (r.MultiExtent)
@@ -435,6 +440,7 @@ public sealed class IsoReader : IDisposable
         long Length,
         bool IsDirectory,
         bool MultiExtent,
+        bool Associated,
         byte[] Identifier,
         byte[] SystemUse,
         long SystemUseOffset,
@@ -481,7 +487,7 @@ public sealed class IsoReader : IDisposable
 
         var suStart = 33 + nameLen + ((nameLen & 1) == 0 ? 1 : 0);
         var su = suStart < len ? rec[suStart..].ToArray() : [];
-        return new RawRecord(offset, start, size, (flags & 0x02) != 0, (flags & 0x80) != 0, rec.Slice(33, nameLen).ToArray(), su,
+        return new RawRecord(offset, start, size, (flags & 0x02) != 0, (flags & 0x80) != 0, (flags & 0x04) != 0, rec.Slice(33, nameLen).ToArray(), su,
             offset + suStart, IsoBytes.ReadShortDate(rec[18..]));
     }
 
