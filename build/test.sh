@@ -9,6 +9,7 @@ declare -A tools=(
   [tar]=tar [gzip]=gzip [bzip2]=bzip2 [xz]=xz-utils [stat]=coreutils
   [mksquashfs]=squashfs-tools [unsquashfs]=squashfs-tools
   [ruby]=ruby [gem]=ruby [busybox]=busybox-static [chromium]=chromium
+  [xorriso]=xorriso [cpio]=cpio [isohybrid]=syslinux-utils [isolinux.bin]=isolinux
 )
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK (dotnet) is required: https://dot.net" >&2
