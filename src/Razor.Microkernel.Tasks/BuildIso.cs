@@ -1,0 +1,106 @@
+using System.Globalization;
+using Microsoft.Build.Framework;
+using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.Iso9660;
+using Razor.Microkernel.Formats.Layers;
+
+namespace Razor.Microkernel.Tasks;
+
+/// <summary>
+/// The bootable microkernel ISO: the Core release ISO with the overlay appended to its core.gz, the kernel
+/// arguments in isolinux.cfg and iso-metadata.yaml for the Razor server. Written atomically.
+/// </summary>
+public sealed class BuildIso : RmkTask
+{
+    [Required]
+    public ITaskItem[] Layers { get; set; } = [];
+
+    public ITaskItem[] Copies { get; set; } = [];
+
+    [Required]
+    public ITaskItem CoreIso { get; set; } = null!;
+
+    [Required]
+    public string OutputFile { get; set; } = string.Empty;
+
+    [Required]
+    public string Version { get; set; } = string.Empty;
+
+    public string? KernelArgs { get; set; }
+
+    public string? InitrdMode { get; set; }
+
+    public string? SourceDateEpoch { get; set; }
+
+    protected override void ExecuteCore()
+    {
+        var display = CoreIso.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : CoreIso.ItemSpec;
+        if (!string.IsNullOrWhiteSpace(InitrdMode) && !InitrdMode.Trim().Equals("Append", StringComparison.OrdinalIgnoreCase))
+        {
+            Log.LogErrorWithCodeFromResources("InitrdModeUnsupported", InitrdMode);
+            return;
+        }
+
+        if (!System.Text.RegularExpressions.Regex.IsMatch(Version, @"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$"))
+        {
+            Log.LogErrorWithCodeFromResources("InvalidMicrokernelVersion", Version);
+            return;
+        }
+
+        if (KernelArgs is not null && KernelArgs.IndexOfAny(['\r', '\n', '\0']) >= 0)
+        {
+            Log.LogErrorWithCodeFromResources("InvalidKernelArgs");
+            return;
+        }
+
+        var mtime = PackOptions.DefaultModificationTime;
+        if (!string.IsNullOrWhiteSpace(SourceDateEpoch)
+            && (!long.TryParse(SourceDateEpoch.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out mtime) || mtime > 0x1FFFFFFFFL))
+        {
+            Log.LogErrorWithCodeFromResources("InvalidSourceDateEpoch", SourceDateEpoch);
+            return;
+        }
+
+        var source = CoreIso.GetMetadata("FullPath");
+        if (!File.Exists(source))
+        {
+            Log.LogErrorWithCodeFromResources("SourceFileMissing", "CoreIso", display);
+            return;
+        }
+
+        try
+        {
+            var layers = Layers.Select(l => new LayerSource(l.GetMetadata("LayerName"), l.GetMetadata("FullPath"))).ToList();
+            var copies = Copies.Select(c => new OverlayCopy(c.ItemSpec, c.GetMetadata("Destination"),
+                Optional: string.Equals(c.GetMetadata("Optional"), "true", StringComparison.OrdinalIgnoreCase))).ToList();
+            var merge = OverlayMerge.Create(layers, copies, CancellationToken);
+            var result = MicrokernelIso.Build(source, merge, OutputFile, new MicrokernelIsoOptions
+            {
+                Version = Version,
+                KernelArgs = KernelArgs ?? string.Empty,
+                ModificationTime = mtime,
+            }, CancellationToken);
+            Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));
+        }
+        catch (CoreIsoException e)
+        {
+            Log.LogErrorWithCodeFromResources("CoreIsoShape", display, e.Reason);
+        }
+        catch (IsoFormatException e)
+        {
+            Log.LogErrorWithCodeFromResources("CoreIsoMalformed", display, e.Message);
+        }
+        catch (FormatLimitException e)
+        {
+            Log.LogErrorWithCodeFromResources("CoreIsoMalformed", display, e.Message);
+        }
+        catch (IsoWriteException e)
+        {
+            Log.LogErrorWithCodeFromResources("IsoWriteFailed", OutputFile, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogErrorWithCodeFromResources("IsoWriteFailed", OutputFile, e.Message);
+        }
+    }
+}
