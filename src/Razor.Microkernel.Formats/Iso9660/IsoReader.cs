@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
-using Microsoft.Win32.SafeHandles;
+using Razor.Microkernel.Formats.IO;
 
 namespace Razor.Microkernel.Formats.Iso9660;
 
@@ -17,14 +17,14 @@ namespace Razor.Microkernel.Formats.Iso9660;
 public sealed class IsoReader : IDisposable
 {
     private const int Block = IsoBytes.BlockSize;
-    private readonly Source _source;
+    private readonly PositionalSource _source;
     private readonly IsoLimits _limits;
     private readonly List<IsoEntry> _entries = [];
     private readonly Dictionary<string, IsoEntry> _byPath = new(StringComparer.Ordinal);
     private readonly HashSet<long> _visitedDirectories = [];
     private int _suspSkip;
 
-    private IsoReader(Source source, IsoLimits limits)
+    private IsoReader(PositionalSource source, IsoLimits limits)
     {
         _source = source;
         _limits = limits;
@@ -51,23 +51,18 @@ public sealed class IsoReader : IDisposable
 
     public static IsoReader Open(string path, IsoLimits? limits = null)
     {
-        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-        return Open(new HandleSource(handle), limits);
+        return Open(PositionalSource.FromFile(path, IsoError), limits);
     }
 
     /// <summary>Opens an image held in a readable, seekable stream (reads are serialised on it).</summary>
     public static IsoReader Open(Stream stream, IsoLimits? limits = null, bool leaveOpen = false)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        if (!stream.CanRead || !stream.CanSeek)
-        {
-            throw new ArgumentException("the stream must be readable and seekable", nameof(stream));
-        }
-
-        return Open(new StreamSource(stream, leaveOpen), limits);
+        return Open(PositionalSource.FromStream(stream, leaveOpen, IsoError), limits);
     }
 
-    private static IsoReader Open(Source source, IsoLimits? limits)
+    private static Exception IsoError(string reason, long offset) => new IsoFormatException(reason, offset);
+
+    private static IsoReader Open(PositionalSource source, IsoLimits? limits)
     {
         var reader = new IsoReader(source, limits ?? IsoLimits.Default);
         try
@@ -842,72 +837,7 @@ public sealed class IsoReader : IDisposable
         }
     }
 
-    private abstract class Source : IDisposable
-    {
-        public abstract long Length { get; }
-
-        public void ReadExactly(long offset, Span<byte> buffer)
-        {
-            if (offset < 0 || offset > Length || buffer.Length > Length - offset)
-            {
-                throw new IsoFormatException($"the image is truncated: {buffer.Length} bytes needed at {offset}, the image has {Length}", offset);
-            }
-
-            var done = 0;
-            while (done < buffer.Length)
-            {
-                var n = ReadAt(offset + done, buffer[done..]);
-                if (n <= 0)
-                {
-                    throw new IsoFormatException("the image ended early", offset + done);
-                }
-
-                done += n;
-            }
-        }
-
-        protected abstract int ReadAt(long offset, Span<byte> buffer);
-
-        public abstract void Dispose();
-    }
-
-    private sealed class HandleSource(SafeFileHandle handle) : Source
-    {
-        private readonly long _length = RandomAccess.GetLength(handle);
-
-        public override long Length => _length;
-
-        protected override int ReadAt(long offset, Span<byte> buffer) => RandomAccess.Read(handle, buffer, offset);
-
-        public override void Dispose() => handle.Dispose();
-    }
-
-    private sealed class StreamSource(Stream stream, bool leaveOpen) : Source
-    {
-        private readonly Lock _lock = new();
-        private readonly long _length = stream.Length;
-
-        public override long Length => _length;
-
-        protected override int ReadAt(long offset, Span<byte> buffer)
-        {
-            lock (_lock)
-            {
-                stream.Position = offset;
-                return stream.Read(buffer);
-            }
-        }
-
-        public override void Dispose()
-        {
-            if (!leaveOpen)
-            {
-                stream.Dispose();
-            }
-        }
-    }
-
-    private sealed class ExtentStream(Source source, IReadOnlyList<IsoExtent> extents, long length) : Stream
+    private sealed class ExtentStream(PositionalSource source, IReadOnlyList<IsoExtent> extents, long length) : Stream
     {
         private long _position;
 

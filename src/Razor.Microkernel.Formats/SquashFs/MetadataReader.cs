@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Razor.Microkernel.Formats.IO;
 
 namespace Razor.Microkernel.Formats.SquashFs;
 
@@ -16,7 +17,7 @@ internal struct MetaCursor(long block, int offset)
 /// <summary>Reads metadata blocks (u16 header: low 15 bits stored size, bit 15 stored uncompressed; at most
 /// 8 KiB decoded) of one table, bounded to [start, end), with a bounded cache of decoded blocks. Records may
 /// span blocks.</summary>
-internal sealed class MetadataReader(ImageSource source, Codec codec, long start, long end, string table)
+internal sealed class MetadataReader(PositionalSource source, Codec codec, long start, long end, string table)
 {
     public const int BlockSize = 8192;
     private const int CacheCapacity = 2048;

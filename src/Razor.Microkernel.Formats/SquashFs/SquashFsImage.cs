@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using Razor.Microkernel.Formats.IO;
 
 namespace Razor.Microkernel.Formats.SquashFs;
 
@@ -17,7 +18,7 @@ public sealed class SquashFsImage : IDisposable
 
     private static readonly Encoding StrictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
 
-    private readonly ImageSource _source;
+    private readonly PositionalSource _source;
     private readonly Superblock _sb;
     private readonly Codec _codec;
     private readonly MetadataReader _inodes;
@@ -28,7 +29,7 @@ public sealed class SquashFsImage : IDisposable
     private readonly long _dataStart;
     private readonly FragmentCache _fragmentCache;
 
-    private SquashFsImage(ImageSource source, SquashFsLimits limits)
+    private SquashFsImage(PositionalSource source, SquashFsLimits limits)
     {
         _source = source;
         Limits = limits;
@@ -131,14 +132,16 @@ public sealed class SquashFsImage : IDisposable
 
     public static SquashFsImage Open(string path, SquashFsLimits? limits = null)
     {
-        var source = ImageSource.FromFile(path);
+        var source = PositionalSource.FromFile(path, SquashFsError);
         return Open(source, limits);
     }
 
     public static SquashFsImage Open(Stream seekable, SquashFsLimits? limits = null, bool leaveOpen = false)
-        => Open(ImageSource.FromStream(seekable, leaveOpen), limits);
+        => Open(PositionalSource.FromStream(seekable, leaveOpen, SquashFsError), limits);
 
-    private static SquashFsImage Open(ImageSource source, SquashFsLimits? limits)
+    private static Exception SquashFsError(string reason, long offset) => new SquashFsFormatException(reason, offset);
+
+    private static SquashFsImage Open(PositionalSource source, SquashFsLimits? limits)
     {
         try
         {

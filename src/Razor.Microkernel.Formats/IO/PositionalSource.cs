@@ -1,10 +1,11 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace Razor.Microkernel.Formats.SquashFs;
+namespace Razor.Microkernel.Formats.IO;
 
-/// <summary>Positional, thread-safe reads from the image: a file handle (no shared position) or a
-/// seekable stream behind a lock.</summary>
-internal abstract class ImageSource : IDisposable
+/// <summary>Positional, thread-safe reads from an image (SquashFS, ISO 9660): a file handle (no shared
+/// position) or a seekable stream behind a lock. A read past the end is reported through the reader's own
+/// typed exception, made by the factory given at opening.</summary>
+internal abstract class PositionalSource(Func<string, long, Exception> formatError) : IDisposable
 {
     public abstract long Length { get; }
 
@@ -14,7 +15,7 @@ internal abstract class ImageSource : IDisposable
     {
         if (offset < 0 || offset > Length || buffer.Length > Length - offset)
         {
-            throw new SquashFsFormatException($"the image is truncated: {buffer.Length} bytes needed at {offset}, the image has {Length}", offset);
+            throw formatError($"the image is truncated: {buffer.Length} bytes needed at {offset}, the image has {Length}", offset);
         }
 
         var done = 0;
@@ -23,7 +24,7 @@ internal abstract class ImageSource : IDisposable
             var n = ReadAt(offset + done, buffer[done..]);
             if (n <= 0)
             {
-                throw new SquashFsFormatException("the image ended early", offset + done);
+                throw formatError("the image ended early", offset + done);
             }
 
             done += n;
@@ -34,23 +35,24 @@ internal abstract class ImageSource : IDisposable
 
     public abstract void Dispose();
 
-    public static ImageSource FromFile(string path)
+    public static PositionalSource FromFile(string path, Func<string, long, Exception> formatError)
     {
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-        return new HandleSource(handle);
+        return new HandleSource(handle, formatError);
     }
 
-    public static ImageSource FromStream(Stream stream, bool leaveOpen)
+    public static PositionalSource FromStream(Stream stream, bool leaveOpen, Func<string, long, Exception> formatError)
     {
+        ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanSeek || !stream.CanRead)
         {
             throw new ArgumentException("the stream must be readable and seekable", nameof(stream));
         }
 
-        return new StreamSource(stream, leaveOpen);
+        return new StreamSource(stream, leaveOpen, formatError);
     }
 
-    private sealed class HandleSource(SafeFileHandle handle) : ImageSource
+    private sealed class HandleSource(SafeFileHandle handle, Func<string, long, Exception> formatError) : PositionalSource(formatError)
     {
         private readonly long _length = RandomAccess.GetLength(handle);
 
@@ -61,7 +63,7 @@ internal abstract class ImageSource : IDisposable
         public override void Dispose() => handle.Dispose();
     }
 
-    private sealed class StreamSource(Stream stream, bool leaveOpen) : ImageSource
+    private sealed class StreamSource(Stream stream, bool leaveOpen, Func<string, long, Exception> formatError) : PositionalSource(formatError)
     {
         private readonly Lock _lock = new();
         private readonly long _length = stream.Length;
