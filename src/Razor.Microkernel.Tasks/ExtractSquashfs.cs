@@ -4,6 +4,7 @@ using Microsoft.Build.Utilities;
 using Razor.Microkernel.Formats;
 using Razor.Microkernel.Formats.Layers;
 using Razor.Microkernel.Formats.SquashFs;
+using Razor.Microkernel.Formats.Tcz;
 
 namespace Razor.Microkernel.Tasks;
 
@@ -63,25 +64,18 @@ public sealed class ExtractSquashfs : LayerTask
             return false;
         }
 
-        var link = string.Equals(InstallMode?.Trim(), "Link", StringComparison.OrdinalIgnoreCase) && !string.IsNullOrEmpty(ExtensionName);
         var options = new SquashFsExtractOptions
         {
             Files = Image.GetMetadata("Files").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            Prefix = link ? $"tmp/tcloop/{ExtensionName}" : prefixText.Trim() == "/" ? string.Empty : prefixText,
+            Prefix = prefixText.Trim() == "/" ? string.Empty : prefixText,
             Limits = limits,
         };
         try
         {
-            var result = SquashFsExtractor.ExtractToLayer(source, writer, options, CancellationToken);
-            if (link)
-            {
-                LinkIntoRoot(source, limits, writer);
-            }
-
-            if (!string.IsNullOrEmpty(ExtensionName) && options.Files.Count == 0)
-            {
-                AddMarker(writer, ExtensionName);
-            }
+            var result = string.IsNullOrEmpty(ExtensionName)
+                ? SquashFsExtractor.ExtractToLayer(source, writer, options, CancellationToken)
+                : ExtensionInstaller.Install(source, ExtensionName, writer, options,
+                    string.Equals(InstallMode?.Trim(), "Link", StringComparison.OrdinalIgnoreCase), CancellationToken);
 
             foreach (var w in result.Warnings)
             {
@@ -114,54 +108,6 @@ public sealed class ExtractSquashfs : LayerTask
         }
 
         return false;
-    }
-
-    /// <summary>As <c>cp -ais /tmp/tcloop/NAME/ /</c>: folders are made (with the image's attributes) and
-    /// everything else becomes an absolute symlink into the mounted extension.</summary>
-    private void LinkIntoRoot(string source, SquashFsLimits limits, LayerWriter writer)
-    {
-        using var image = SquashFsImage.Open(source, limits);
-        foreach (var e in image.Entries())
-        {
-            CancellationToken.ThrowIfCancellationRequested();
-            if (e.Path.Length == 0 || e.Type == SquashFsEntryType.Socket)
-            {
-                continue;
-            }
-
-            // Only what the extraction kept (Files may have filtered the image).
-            if (writer.TypeOf($"tmp/tcloop/{ExtensionName}/{e.Path}") is null)
-            {
-                continue;
-            }
-
-            var owner = new Ownership(e.Uid, e.Gid, Owners.NameOfUser(e.Uid), Owners.NameOfGroup(e.Gid));
-            if (e.Type == SquashFsEntryType.Directory)
-            {
-                writer.AddDirectory(e.Path, new EntryAttributes(e.Mode, owner, e.ModificationTime));
-            }
-            else
-            {
-                writer.AddSymlink(e.Path, $"/tmp/tcloop/{ExtensionName}/{e.Path}", new EntryAttributes(0x1FF, owner, e.ModificationTime));
-            }
-        }
-    }
-
-    /// <summary>tce-load's record of an installed extension: the extension's own startup script when it
-    /// ships one (already in the layer), else an empty file. The folder is root:staff 0775 as on Tiny Core.</summary>
-    private static void AddMarker(LayerWriter writer, string name)
-    {
-        const string folder = "usr/local/tce.installed";
-        var staff = new Ownership(0, 50, "root", "staff");
-        if (writer.TypeOf(folder) is null)
-        {
-            writer.AddDirectory(folder, new EntryAttributes(0x1FD, staff, PackOptions.DefaultModificationTime));
-        }
-
-        if (writer.TypeOf($"{folder}/{name}") is null)
-        {
-            writer.AddFile($"{folder}/{name}", new EntryAttributes(0x1A4, Ownership.Root, PackOptions.DefaultModificationTime), ReadOnlySpan<byte>.Empty);
-        }
     }
 
     private bool TryLimit(string? text, string property, Action<long> set)

@@ -1,6 +1,7 @@
 using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats;
 using Razor.Microkernel.Formats.Layers;
+using Razor.Microkernel.Formats.Mcollective;
 
 namespace Razor.Microkernel.Tasks;
 
@@ -53,14 +54,10 @@ public sealed class ImportArchiveLayer : LayerTask
                 Owner = string.IsNullOrWhiteSpace(owner) ? null : Owners.ResolveUser(owner.Trim()),
                 Group = string.IsNullOrWhiteSpace(group) ? null : Owners.ResolveGroup(group.Trim()),
                 AllowDevices = string.Equals(Archive.GetMetadata("AllowDevices"), "true", StringComparison.OrdinalIgnoreCase),
-                AdjustMode = Mcollective
-                    ? (path, mode) => path.Count(c => c == '/') == 1 && path.EndsWith("/mcollectived.rb", StringComparison.Ordinal) ? mode | 0x49 : mode
-                    : null,
             };
             if (Mcollective)
             {
-                destination = "usr/local/tce.installed";
-                options = options with { Destination = destination };
+                destination = McollectiveLayer.InstallFolder;
             }
         }
         catch (InvalidAttributeException e)
@@ -72,9 +69,15 @@ public sealed class ImportArchiveLayer : LayerTask
         try
         {
             using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            var result = ArchiveImporter.Import(input, writer, options, CancellationToken);
+            var result = Mcollective
+                ? McollectiveLayer.ImportArchive(input, writer, options, CancellationToken)
+                : ArchiveImporter.Import(input, writer, options, CancellationToken);
             TopLevelNames = [.. result.TopLevelNames];
-            return !Mcollective || LinkMcollective(writer, display, result.TopLevelNames);
+            return true;
+        }
+        catch (McollectiveArchiveException e)
+        {
+            Log.LogErrorWithCodeFromResources("McollectiveArchiveShape", display, e.Found);
         }
         catch (UnsafeArchiveEntryException e)
         {
@@ -108,26 +111,5 @@ public sealed class ImportArchiveLayer : LayerTask
         }
 
         return false;
-    }
-
-    private bool LinkMcollective(LayerWriter writer, string display, IReadOnlyList<string> top)
-    {
-        if (top.Count != 1 || !top[0].StartsWith("mcollective-", StringComparison.Ordinal))
-        {
-            Log.LogErrorWithCodeFromResources("McollectiveArchiveShape", display, string.Join(", ", top));
-            return false;
-        }
-
-        var folder = $"usr/local/tce.installed/{top[0]}";
-        if (writer.TypeOf($"{folder}/mcollectived.rb") != LayerEntryType.File)
-        {
-            Log.LogErrorWithCodeFromResources("McollectiveArchiveShape", display, $"{top[0]} without mcollectived.rb");
-            return false;
-        }
-
-        var link = EntryAttributes.Default(LayerEntryType.Symlink, PackOptions.DefaultModificationTime);
-        writer.AddSymlink("usr/local/mcollective", "/" + folder, link);
-        writer.AddSymlink("usr/local/sbin/mcollectived", "/usr/local/mcollective/mcollectived.rb", link);
-        return true;
     }
 }

@@ -65,7 +65,8 @@ public sealed class WriteServerCfg : LayerTask
         try
         {
             var secrets = McollectiveSecrets.Load(Environment.GetEnvironmentVariable, string.IsNullOrWhiteSpace(SecretsFile) ? null : SecretsFile);
-            var previousPsk = PreviousGeneratedPsk(configPath);
+            // A PSK generated for an earlier build of this layer is kept, so the image does not change on every build.
+            var previousPsk = File.Exists(Layer + ".generated-psk") ? McollectiveLayer.ReadPsk(Layer, configPath) : null;
             var policy = previousPsk is null
                 ? McollectiveSecretPolicy.Apply(secrets, flavor)
                 : McollectiveSecretPolicy.Apply(secrets, flavor, () => previousPsk);
@@ -114,13 +115,7 @@ public sealed class WriteServerCfg : LayerTask
                 McollectiveProblems.Log(Log, w, asWarning: true);
             }
 
-            var facts = FactsFile.WriteUtf8(Facts.Select(f => (f.ItemSpec, f.GetMetadata("Value"))).ToList());
-            var mtime = PackOptions.DefaultModificationTime;
-            writer.AddFile(configPath, new EntryAttributes(ServerConfigWriter.FileMode, Ownership.Root, mtime), ServerConfigWriter.WriteUtf8(config));
-            if (config.FactsPath is { } factsPath)
-            {
-                writer.AddFile(factsPath, new EntryAttributes(0x1A4, Ownership.Root, mtime), facts);
-            }
+            McollectiveLayer.WriteSettings(writer, configPath, config, Facts.Select(f => (f.ItemSpec, f.GetMetadata("Value"))).ToList());
 
             Log.LogMessageFromResources(MessageImportance.Normal, "ServerCfgWritten", "/" + configPath, config.Settings.Count, flavor);
             return true;
@@ -142,34 +137,5 @@ public sealed class WriteServerCfg : LayerTask
         }
 
         return false;
-    }
-
-    /// <summary>The PSK of the previous settings layer when it was generated (no PSK given): an incremental
-    /// build keeps it, so the image does not change on every build.</summary>
-    private string? PreviousGeneratedPsk(string configPath)
-    {
-        if (!File.Exists(Layer) || !File.Exists(Layer + ".generated-psk"))
-        {
-            return null;
-        }
-
-        try
-        {
-            using var layer = File.OpenRead(Layer);
-            var entry = LayerReader.ReadEntries(layer).FirstOrDefault(e => e.Path == configPath && e.Type == LayerEntryType.File);
-            if (entry is null || entry.Size > 1 << 20)
-            {
-                return null;
-            }
-
-            var bytes = new byte[entry.Size];
-            layer.Position = entry.DataOffset;
-            layer.ReadExactly(bytes);
-            return McollectiveConfigParser.Parse(System.Text.Encoding.UTF8.GetString(bytes)).PluginConf.TryGetValue("psk", out var psk) ? psk : null;
-        }
-        catch (Exception e) when (e is MicrokernelFormatException or IOException)
-        {
-            return null;
-        }
     }
 }

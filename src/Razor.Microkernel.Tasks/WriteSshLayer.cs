@@ -1,5 +1,6 @@
 using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats.Layers;
+using Razor.Microkernel.Formats.Ssh;
 
 namespace Razor.Microkernel.Tasks;
 
@@ -27,34 +28,17 @@ public sealed class WriteSshLayer : LayerTask
             return false;
         }
 
-        var mtime = PackOptions.DefaultModificationTime;
-        var tc = new Ownership(1001, 50, "tc", "staff");
-        if (AuthorizedKeys.Length > 0)
+        try
         {
-            var keys = new System.Text.StringBuilder();
-            foreach (var k in AuthorizedKeys)
-            {
-                var text = File.ReadAllText(k.GetMetadata("FullPath")).Trim();
-                if (text.Contains("PRIVATE KEY", StringComparison.Ordinal))
-                {
-                    Log.LogErrorWithCodeFromResources("SshPrivateKeyAsAuthorized", k.ItemSpec);
-                    return false;
-                }
-
-                keys.Append(text).Append('\n');
-            }
-
-            writer.AddDirectory("home/tc", new EntryAttributes(0x1ED, tc, mtime));
-            writer.AddDirectory("home/tc/.ssh", new EntryAttributes(0x1C0, tc, mtime));
-            writer.AddFile("home/tc/.ssh/authorized_keys", new EntryAttributes(0x180, tc, mtime), System.Text.Encoding.UTF8.GetBytes(keys.ToString()));
+            SshLayer.Write(writer,
+                AuthorizedKeys.Select(k => (k.ItemSpec, File.ReadAllText(k.GetMetadata("FullPath")))).ToList(),
+                HostKeys.Select(k => k.GetMetadata("FullPath"))
+                    .Select(path => new SshHostKey(Path.GetFileName(path), () => File.OpenRead(path), new FileInfo(path).Length)).ToList());
         }
-
-        foreach (var k in HostKeys)
+        catch (SshKeyException e)
         {
-            var name = Path.GetFileName(k.GetMetadata("FullPath"));
-            var isPublic = name.EndsWith(".pub", StringComparison.Ordinal);
-            using var content = File.OpenRead(k.GetMetadata("FullPath"));
-            writer.AddFile($"usr/local/etc/ssh/{name}", new EntryAttributes(isPublic ? 0x1A4 : 0x180, Ownership.Root, mtime), content, content.Length);
+            Log.LogErrorWithCodeFromResources("SshPrivateKeyAsAuthorized", e.Key);
+            return false;
         }
 
         return true;
