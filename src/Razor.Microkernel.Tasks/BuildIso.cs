@@ -53,11 +53,8 @@ public sealed class BuildIso : RmkTask
             return;
         }
 
-        var mtime = PackOptions.DefaultModificationTime;
-        if (!string.IsNullOrWhiteSpace(SourceDateEpoch)
-            && (!long.TryParse(SourceDateEpoch.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out mtime) || mtime > 0x1FFFFFFFFL))
+        if (!TryGetModificationTime(SourceDateEpoch, out var mtime) || OverlayCopies(Copies) is not { } copies)
         {
-            Log.LogErrorWithCodeFromResources("InvalidSourceDateEpoch", SourceDateEpoch);
             return;
         }
 
@@ -70,10 +67,7 @@ public sealed class BuildIso : RmkTask
 
         try
         {
-            var layers = Layers.Select(l => new LayerSource(l.GetMetadata("LayerName"), l.GetMetadata("FullPath"))).ToList();
-            var copies = Copies.Select(c => new OverlayCopy(c.ItemSpec, c.GetMetadata("Destination"),
-                Optional: string.Equals(c.GetMetadata("Optional"), "true", StringComparison.OrdinalIgnoreCase))).ToList();
-            var merge = OverlayMerge.Create(layers, copies, CancellationToken);
+            var merge = OverlayMerge.Create(LayerSources(Layers), copies, CancellationToken);
             var result = MicrokernelIso.Build(source, merge, OutputFile, new MicrokernelIsoOptions
             {
                 Version = Version,

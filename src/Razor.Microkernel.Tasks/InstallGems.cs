@@ -85,11 +85,8 @@ public sealed class InstallGems : LayerTask
             return false;
         }
 
-        var mtime = PackOptions.DefaultModificationTime;
-        if (!string.IsNullOrWhiteSpace(SourceDateEpoch)
-            && (!long.TryParse(SourceDateEpoch.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out mtime) || mtime > 0x1FFFFFFFFL))
+        if (!TryGetModificationTime(SourceDateEpoch, out var mtime))
         {
-            Log.LogErrorWithCodeFromResources("InvalidSourceDateEpoch", SourceDateEpoch);
             return false;
         }
 

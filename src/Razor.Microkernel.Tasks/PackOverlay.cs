@@ -60,45 +60,12 @@ public sealed class PackOverlay : RmkTask
             return;
         }
 
-        var mtime = PackOptions.DefaultModificationTime;
-        if (!string.IsNullOrWhiteSpace(SourceDateEpoch)
-            && (!long.TryParse(SourceDateEpoch.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out mtime) || mtime > 0x1FFFFFFFFL))
-        {
-            Log.LogErrorWithCodeFromResources("InvalidSourceDateEpoch", SourceDateEpoch);
-            return;
-        }
-
-        var copies = new List<OverlayCopy>();
-        foreach (var c in Copies)
-        {
-            try
-            {
-                var mode = c.GetMetadata("Mode");
-                var owner = c.GetMetadata("Owner");
-                var group = c.GetMetadata("Group");
-                copies.Add(new OverlayCopy(ImagePath.Normalize(c.ItemSpec), ImagePath.Normalize(c.GetMetadata("Destination")),
-                    string.IsNullOrWhiteSpace(mode) ? null : Owners.ParseMode(mode),
-                    string.IsNullOrWhiteSpace(owner) && string.IsNullOrWhiteSpace(group) ? null : Owners.Parse(owner, group),
-                    string.Equals(c.GetMetadata("Optional"), "true", StringComparison.OrdinalIgnoreCase)));
-            }
-            catch (InvalidImagePathException e)
-            {
-                Log.LogErrorWithCodeFromResources("InvalidImagePath", "OverlayCopy", c.ItemSpec, e.ImagePathText, e.Reason);
-            }
-            catch (InvalidAttributeException e)
-            {
-                Log.LogErrorWithCodeFromResources("InvalidAttribute", "OverlayCopy", c.ItemSpec, e.Attribute, e.Value, e.Reason);
-            }
-        }
-
-        if (Log.HasLoggedErrors)
+        if (!TryGetModificationTime(SourceDateEpoch, out var mtime) || OverlayCopies(Copies) is not { } copies)
         {
             return;
         }
 
-        var layers = Layers.Select(l => new LayerSource(
-            string.IsNullOrEmpty(l.GetMetadata("LayerName")) ? Path.GetFileNameWithoutExtension(l.ItemSpec) : l.GetMetadata("LayerName"),
-            l.GetMetadata("FullPath"))).ToList();
+        var layers = LayerSources(Layers);
         PackResult result;
         try
         {

@@ -50,6 +50,60 @@ public abstract class RmkTask : Task, ICancelableTask
         _ => string.Format(CultureInfo.InvariantCulture, "{0:0.00} GB", n / (1024.0 * 1024 * 1024)),
     };
 
+    /// <summary>SOURCE_DATE_EPOCH: the time of every entry; empty means the SDK's constant. False (RMK4002 logged)
+    /// when it is not a whole number of seconds that a tar header can hold.</summary>
+    protected bool TryGetModificationTime(string? sourceDateEpoch, out long modificationTime)
+    {
+        modificationTime = Formats.Layers.PackOptions.DefaultModificationTime;
+        if (string.IsNullOrWhiteSpace(sourceDateEpoch))
+        {
+            return true;
+        }
+
+        if (long.TryParse(sourceDateEpoch.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out modificationTime) && modificationTime <= 0x1FFFFFFFFL)
+        {
+            return true;
+        }
+
+        Log.LogErrorWithCodeFromResources("InvalidSourceDateEpoch", sourceDateEpoch);
+        return false;
+    }
+
+    /// <summary>The layers to merge, in item order, named by their LayerName metadata.</summary>
+    protected static List<Formats.Layers.LayerSource> LayerSources(ITaskItem[] layers) => layers.Select(l => new Formats.Layers.LayerSource(
+        string.IsNullOrEmpty(l.GetMetadata("LayerName")) ? Path.GetFileNameWithoutExtension(l.ItemSpec) : l.GetMetadata("LayerName"),
+        l.GetMetadata("FullPath"))).ToList();
+
+    /// <summary>OverlayCopy items (Include = image path of a file, Destination, Mode, Owner, Group, Optional);
+    /// null (errors logged) when one is not valid.</summary>
+    protected List<Formats.Layers.OverlayCopy>? OverlayCopies(ITaskItem[] items)
+    {
+        var copies = new List<Formats.Layers.OverlayCopy>();
+        foreach (var c in items)
+        {
+            try
+            {
+                var mode = c.GetMetadata("Mode");
+                var owner = c.GetMetadata("Owner");
+                var group = c.GetMetadata("Group");
+                copies.Add(new Formats.Layers.OverlayCopy(Formats.Layers.ImagePath.Normalize(c.ItemSpec), Formats.Layers.ImagePath.Normalize(c.GetMetadata("Destination")),
+                    string.IsNullOrWhiteSpace(mode) ? null : Formats.Layers.Owners.ParseMode(mode),
+                    string.IsNullOrWhiteSpace(owner) && string.IsNullOrWhiteSpace(group) ? null : Formats.Layers.Owners.Parse(owner, group),
+                    string.Equals(c.GetMetadata("Optional"), "true", StringComparison.OrdinalIgnoreCase)));
+            }
+            catch (InvalidImagePathException e)
+            {
+                Log.LogErrorWithCodeFromResources("InvalidImagePath", "OverlayCopy", c.ItemSpec, e.ImagePathText, e.Reason);
+            }
+            catch (InvalidAttributeException e)
+            {
+                Log.LogErrorWithCodeFromResources("InvalidAttribute", "OverlayCopy", c.ItemSpec, e.Attribute, e.Value, e.Reason);
+            }
+        }
+
+        return Log.HasLoggedErrors ? null : copies;
+    }
+
     /// <summary>Logs an I/O failure while writing an output, without a stack trace.</summary>
     protected bool TryIo(string resource, string path, Action action)
     {
