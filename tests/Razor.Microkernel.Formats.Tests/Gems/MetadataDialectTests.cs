@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Razor.Microkernel.Formats.Gems;
 using Razor.Microkernel.TestSupport;
 
@@ -6,8 +5,9 @@ namespace Razor.Microkernel.Formats.Tests.Gems;
 
 public class MetadataDialectTests
 {
-    internal static string FixturePath(string name, [CallerFilePath] string here = "")
-        => Path.Combine(Path.GetDirectoryName(here)!, "Fixtures", name);
+    // Fixtures are copied next to the test assembly: source paths are mapped to /_/ in CI builds.
+    internal static string FixturePath(string name)
+        => Path.Combine(AppContext.BaseDirectory, "Gems", "Fixtures", name);
 
     private static GemSpecification Load(string name) => GemMetadataReader.Parse(File.ReadAllText(FixturePath(name)), name);
 
