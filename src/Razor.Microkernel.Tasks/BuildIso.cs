@@ -32,13 +32,46 @@ public sealed class BuildIso : RmkTask
 
     public string? SourceDateEpoch { get; set; }
 
+    /// <summary>Write an isohybrid MBR (MicrokernelIsoHybrid).</summary>
+    public bool Hybrid { get; set; }
+
+    /// <summary>syslinux's isohdpfx.bin (MicrokernelIsoHybridMbr).</summary>
+    public string? HybridMbr { get; set; }
+
+    /// <summary>Folder for temporary files (obj/).</summary>
+    public string? TemporaryDirectory { get; set; }
+
     protected override void ExecuteCore()
     {
         var display = CoreIso.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : CoreIso.ItemSpec;
-        if (!string.IsNullOrWhiteSpace(InitrdMode) && !InitrdMode.Trim().Equals("Append", StringComparison.OrdinalIgnoreCase))
+        var mode = Formats.Iso9660.InitrdMode.Append;
+        if (!string.IsNullOrWhiteSpace(InitrdMode) && !Enum.TryParse(InitrdMode.Trim(), ignoreCase: true, out mode))
         {
             Log.LogErrorWithCodeFromResources("InitrdModeUnsupported", InitrdMode);
             return;
+        }
+
+        byte[]? mbr = null;
+        if (Hybrid)
+        {
+            if (string.IsNullOrWhiteSpace(HybridMbr))
+            {
+                Log.LogErrorWithCodeFromResources("HybridMbrNotFound");
+                return;
+            }
+
+            if (!File.Exists(HybridMbr))
+            {
+                Log.LogErrorWithCodeFromResources("SourceFileMissing", "MicrokernelIsoHybridMbr", HybridMbr);
+                return;
+            }
+
+            mbr = File.ReadAllBytes(HybridMbr);
+            if (mbr.Length != 432)
+            {
+                Log.LogErrorWithCodeFromResources("HybridMbrInvalid", HybridMbr, mbr.Length);
+                return;
+            }
         }
 
         if (!System.Text.RegularExpressions.Regex.IsMatch(Version, @"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$"))
@@ -73,8 +106,13 @@ public sealed class BuildIso : RmkTask
                 Version = Version,
                 KernelArgs = KernelArgs ?? string.Empty,
                 ModificationTime = mtime,
+                InitrdMode = mode,
+                HybridMbr = mbr,
+                TemporaryDirectory = string.IsNullOrEmpty(TemporaryDirectory) ? null : TemporaryDirectory,
             }, CancellationToken);
             Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));
+            Log.LogMessageFromResources(MessageImportance.Normal, "IsoInitrdSummary", mode, result.Initrd.CoreEntries, result.Initrd.OverlayEntries,
+                result.Initrd.Written, mbr is null ? string.Empty : " (isohybrid MBR)");
         }
         catch (CoreIsoException e)
         {

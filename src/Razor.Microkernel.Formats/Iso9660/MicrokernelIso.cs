@@ -25,9 +25,21 @@ public sealed record MicrokernelIsoOptions
     public string InitrdPath { get; init; } = "boot/core.gz";
 
     public string IsolinuxDir { get; init; } = "boot/isolinux";
+
+    public InitrdMode InitrdMode { get; init; } = InitrdMode.Append;
+
+    /// <summary>Limits on the release's core.gz (outside input).</summary>
+    public InitrdLimits InitrdLimits { get; init; } = new();
+
+    /// <summary>An isohybrid MBR template (syslinux's <c>isohdpfx.bin</c>, 432 bytes or more) to make the ISO
+    /// bootable from a USB stick too; null for a plain ISO.</summary>
+    public ReadOnlyMemory<byte>? HybridMbr { get; init; }
+
+    /// <summary>Folder for temporary files (the initrd, Merge mode's spool); default the system's.</summary>
+    public string? TemporaryDirectory { get; init; }
 }
 
-public sealed record MicrokernelIsoResult(string KernelSha256, string InitrdSha256, long InitrdBytes, int OverlayEntries);
+public sealed record MicrokernelIsoResult(string KernelSha256, string InitrdSha256, long InitrdBytes, int OverlayEntries, InitrdSummary Initrd);
 
 /// <summary>A Tiny Core release ISO that is not the shape a microkernel is built from.</summary>
 public sealed class CoreIsoException(string reason) : MicrokernelFormatException($"the Core ISO {reason}")
@@ -52,24 +64,49 @@ public static class MicrokernelIso
         var cfgPath = $"{options.IsolinuxDir}/isolinux.cfg";
         var cfg = core.Find(cfgPath) ?? throw new CoreIsoException($"has no /{cfgPath}");
         var bootImage = $"{options.IsolinuxDir}/isolinux.bin";
-        if (core.Find(bootImage) is null)
+        var boot = core.Find(bootImage) ?? throw new CoreIsoException($"has no /{bootImage}");
+        if (options.HybridMbr is not null)
         {
-            throw new CoreIsoException($"has no /{bootImage}");
+            // isohybrid-capable isolinux.bin (syslinux 3.72 and later) carries this signature at 0x40.
+            var head = new byte[0x44];
+            using var b = core.OpenRead(boot);
+            if (b.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < head.Length
+                || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(0x40)) != 0x7078C0FB)
+            {
+                throw new CoreIsoException($"has a /{bootImage} that cannot boot from USB (no isohybrid signature; syslinux 3.72 or later has it): set MicrokernelIsoHybrid to false");
+            }
         }
 
-        // The initrd: the release's core.gz unchanged, then the overlay as one gzip member of a newc cpio.
-        var initrd = Path.GetTempFileName();
+        // The initrd. Append: the release's core.gz unchanged, then the overlay as one gzip member of a newc
+        // cpio. Merge: one gzip'd newc cpio of core.gz's contents with the overlay merged in.
+        var temporary = options.TemporaryDirectory ?? Path.GetTempPath();
+        var initrd = Path.Combine(temporary, $".rmk-initrd-{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var output = File.Create(initrd))
+            InitrdSummary summary;
+            using (var output = new FileStream(initrd, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                using (var original = core.OpenRead(coreGz))
+                if (options.InitrdMode == InitrdMode.Append)
                 {
+                    using var original = core.OpenRead(coreGz);
                     original.CopyTo(output);
                 }
 
-                using var gzip = new ParallelGzipStream(output, options.CompressionLevel, leaveOpen: true);
-                WriteCpio(overlay, gzip, options.ModificationTime, cancellationToken);
+                using var coreInitrd = core.OpenRead(coreGz);
+                try
+                {
+                    using var gzip = new ParallelGzipStream(output, options.CompressionLevel, leaveOpen: true);
+                    summary = MicrokernelInitrd.Write(coreInitrd, overlay, gzip, options.InitrdMode, options.ModificationTime, options.InitrdLimits,
+                        temporary, cancellationToken);
+                }
+                catch (CpioFormatException e)
+                {
+                    throw new CoreIsoException($"has a /{options.InitrdPath} that is not a gzip'd newc cpio archive: {e.Message}");
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new CoreIsoException($"has a /{options.InitrdPath} that is not a gzip'd newc cpio archive: {e.Message}");
+                }
             }
 
             var initrdSha = Sha256(initrd);
@@ -110,8 +147,9 @@ public static class MicrokernelIso
                 Timestamp = DateTimeOffset.FromUnixTimeSeconds(options.ModificationTime),
                 BootImage = bootImage,
                 BootCatalog = $"{options.IsolinuxDir}/boot.cat",
+                HybridMbr = options.HybridMbr,
             }, cancellationToken);
-            return new MicrokernelIsoResult(kernelSha, initrdSha, initrdLength, overlay.Entries.Count);
+            return new MicrokernelIsoResult(kernelSha, initrdSha, initrdLength, overlay.Entries.Count, summary);
         }
         finally
         {
@@ -161,67 +199,6 @@ public static class MicrokernelIso
             iso_build_time: {DateTimeOffset.FromUnixTimeSeconds(options.ModificationTime).UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC
 
             """).Replace("\r\n", "\n", StringComparison.Ordinal);
-
-    /// <summary>The merged overlay as a newc cpio: parents first, hard links as one inode, data from the layers.</summary>
-    public static void WriteCpio(OverlayMerge overlay, Stream output, long modificationTime, CancellationToken cancellationToken = default)
-    {
-        var streams = new FileStream?[overlay.Layers.Count];
-        try
-        {
-            using var cpio = new NewcWriter(output, modificationTime, leaveOpen: true);
-            var links = overlay.Entries.Where(m => m.Entry.Type == LayerEntryType.HardLink)
-                .GroupBy(m => m.Entry.LinkTarget, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
-            foreach (var m in overlay.Entries)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var e = m.Entry;
-                var a = e.Attributes;
-                var type = e.Type switch
-                {
-                    LayerEntryType.Directory => CpioEntryType.Directory,
-                    LayerEntryType.Symlink => CpioEntryType.Symlink,
-                    LayerEntryType.CharacterDevice => CpioEntryType.CharacterDevice,
-                    LayerEntryType.BlockDevice => CpioEntryType.BlockDevice,
-                    LayerEntryType.Fifo => CpioEntryType.Fifo,
-                    LayerEntryType.HardLink => (CpioEntryType?)null,
-                    _ => CpioEntryType.File,
-                };
-                if (type is null)
-                {
-                    continue; // written with the file it links to
-                }
-
-                var entry = new CpioEntry(m.Path, type.Value, a.Mode, a.Owner.Uid, a.Owner.Gid, e.LinkTarget, e.DeviceMajor, e.DeviceMinor);
-                if (type != CpioEntryType.File)
-                {
-                    cpio.Write(entry);
-                    continue;
-                }
-
-                var layer = streams[m.LayerIndex] ??= new FileStream(overlay.Layers[m.LayerIndex].Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 17);
-                using var data = new IO.WindowStream(layer, e.DataOffset, e.Size);
-                if (links.TryGetValue(m.Path, out var group))
-                {
-                    var members = new List<CpioEntry> { entry };
-                    members.AddRange(group.Select(l => entry with { Path = l.Path }));
-                    cpio.WriteHardLinks(members, data, e.Size);
-                }
-                else
-                {
-                    cpio.Write(entry, data, e.Size);
-                }
-            }
-
-            cpio.Finish();
-        }
-        finally
-        {
-            foreach (var s in streams)
-            {
-                s?.Dispose();
-            }
-        }
-    }
 
     private static string Sha256(string path)
     {

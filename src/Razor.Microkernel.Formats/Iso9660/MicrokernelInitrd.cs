@@ -1,0 +1,369 @@
+using System.IO.Compression;
+using Razor.Microkernel.Formats.Cpio;
+using Razor.Microkernel.Formats.IO;
+using Razor.Microkernel.Formats.Layers;
+
+namespace Razor.Microkernel.Formats.Iso9660;
+
+/// <summary>How the overlay reaches the initrd.</summary>
+public enum InitrdMode
+{
+    /// <summary>The release's core.gz byte for byte, then the overlay as one more gzip'd newc cpio (the kernel
+    /// unpacks concatenated archives in order, so later members replace earlier ones).</summary>
+    Append,
+
+    /// <summary>core.gz unpacked and written again as one gzip'd newc cpio with the overlay merged in: the same
+    /// file system the kernel would unpack from <see cref="Append"/>, in a single archive.</summary>
+    Merge,
+}
+
+/// <summary>Limits on the release's initrd, which is outside input.</summary>
+public sealed record InitrdLimits
+{
+    /// <summary>Uncompressed bytes of all archives in core.gz together.</summary>
+    public long MaxUncompressedBytes { get; init; } = 4L << 30;
+
+    /// <summary>Members of all archives together.</summary>
+    public int MaxEntries { get; init; } = 1_000_000;
+}
+
+/// <summary>What the initrd builder wrote.</summary>
+public sealed record InitrdSummary(int CoreEntries, int OverlayEntries, int Written);
+
+/// <summary>
+/// The overlay as initrd content, with the same outcome in both <see cref="InitrdMode"/>s: every path the overlay
+/// holds wins over the release's, and what the release had below a path the overlay makes a file, symlink or
+/// device is gone. One exception keeps the release's attributes: a folder the overlay only holds because
+/// something lies below it (an implicit folder, root 0755) never replaces a folder of the release, so
+/// <c>/tmp</c> keeps its 1777 and <c>/home/tc</c> its owner. Output is deterministic: entries in tree order
+/// (parents first, siblings ordinal), one fixed mtime, inode numbers in write order, and each hard-link group
+/// written where its last member sorts (all its members' parent folders are written by then).
+/// </summary>
+public static class MicrokernelInitrd
+{
+    /// <summary>Writes the archive(s) to add to, or replace, <paramref name="coreInitrd"/> (the release's core.gz
+    /// bytes: gzip'd or plain newc, one or more concatenated archives). In <see cref="InitrdMode.Append"/> mode
+    /// only the overlay's archive is written (the caller puts core.gz in front of it, unchanged); in
+    /// <see cref="InitrdMode.Merge"/> mode the one merged archive is. <paramref name="output"/> receives an
+    /// uncompressed newc stream; the caller compresses it.</summary>
+    public static InitrdSummary Write(Stream coreInitrd, OverlayMerge overlay, Stream output, InitrdMode mode, long modificationTime,
+        InitrdLimits? limits = null, string? spoolDirectory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(coreInitrd);
+        ArgumentNullException.ThrowIfNull(overlay);
+        ArgumentNullException.ThrowIfNull(output);
+        limits ??= new InitrdLimits();
+        string? spoolPath = null;
+        FileStream? spool = null;
+        try
+        {
+            if (mode == InitrdMode.Merge)
+            {
+                spoolPath = Path.Combine(spoolDirectory ?? Path.GetTempPath(), $".rmk-initrd-{Guid.NewGuid():N}.tmp");
+                spool = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+            }
+
+            var core = CoreIndex.Read(coreInitrd, spool, limits, cancellationToken);
+            var items = new Dictionary<string, Item>(StringComparer.Ordinal);
+            if (mode == InitrdMode.Merge)
+            {
+                foreach (var (path, member) in core.Members)
+                {
+                    items[path] = member;
+                }
+            }
+
+            var overlayNonDirectories = new HashSet<string>(StringComparer.Ordinal);
+            var overlayLinks = overlay.Entries.Where(m => m.Entry.Type == LayerEntryType.HardLink)
+                .GroupBy(m => m.Entry.LinkTarget, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(l => l.Path).ToList(), StringComparer.Ordinal);
+            var byPath = overlay.Entries.ToDictionary(m => m.Path, StringComparer.Ordinal);
+            var overlayCount = 0;
+            foreach (var m in overlay.Entries)
+            {
+                var e = m.Entry;
+                if (e.Type == LayerEntryType.Directory && e.Implicit && core.Members.TryGetValue(m.Path, out var existing) && existing.Entry.Type == CpioEntryType.Directory)
+                {
+                    continue; // the release's folder stays as it is
+                }
+
+                if (e.Type != LayerEntryType.Directory)
+                {
+                    overlayNonDirectories.Add(m.Path);
+                }
+
+                overlayCount++;
+                if (e.Type == LayerEntryType.HardLink)
+                {
+                    // A member of the group of the file it links to.
+                    var target = byPath[e.LinkTarget];
+                    items[m.Path] = Item.FromOverlay(m.Path, target, "o:" + e.LinkTarget);
+                    continue;
+                }
+
+                items[m.Path] = Item.FromOverlay(m.Path, m, overlayLinks.ContainsKey(m.Path) ? "o:" + m.Path : null);
+            }
+
+            if (mode == InitrdMode.Merge && overlayNonDirectories.Count > 0)
+            {
+                // What the release had below an overlay file, symlink or device is gone.
+                foreach (var path in core.Members.Keys)
+                {
+                    if (items.TryGetValue(path, out var item) && item.Source == Item.CoreSource && BelowAny(path, overlayNonDirectories))
+                    {
+                        items.Remove(path);
+                    }
+                }
+            }
+
+            var paths = items.Keys.Where(p => p != ".").ToArray();
+            Array.Sort(paths, ImagePath.TreeOrder);
+            var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            foreach (var path in paths)
+            {
+                if (items[path].Group is { } g)
+                {
+                    (groups.TryGetValue(g, out var list) ? list : groups[g] = []).Add(path);
+                }
+            }
+
+            var written = 0;
+            var layers = new FileStream?[overlay.Layers.Count];
+            try
+            {
+                Stream Open(Item item)
+                {
+                    var source = item.Source == Item.CoreSource
+                        ? spool ?? throw new InvalidOperationException("core data without a spool")
+                        : layers[item.Source] ??= new FileStream(overlay.Layers[item.Source].Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 17);
+                    return new WindowStream(source, item.DataOffset, item.Size);
+                }
+
+                using var cpio = new NewcWriter(output, modificationTime, leaveOpen: true);
+                if (items.TryGetValue(".", out var root))
+                {
+                    cpio.Write(root.Entry);
+                    written++;
+                }
+
+                foreach (var path in paths)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var item = items[path];
+                    if (item.Group is { } g && groups[g] is { Count: > 1 } members)
+                    {
+                        if (!ReferenceEquals(members[^1], path))
+                        {
+                            continue; // the group is written where its last member sorts
+                        }
+
+                        var dataItem = members.Select(p => items[p]).FirstOrDefault(i => i.Size > 0) ?? item;
+                        using var data = Open(dataItem);
+                        cpio.WriteHardLinks([.. members.Select(p => items[p].Entry with { Path = p })], data, dataItem.Size);
+                        written += members.Count;
+                        continue;
+                    }
+
+                    if (item.Entry.Type == CpioEntryType.File && item.Size > 0)
+                    {
+                        using var data = Open(item);
+                        cpio.Write(item.Entry with { Path = path }, data, item.Size);
+                    }
+                    else
+                    {
+                        cpio.Write(item.Entry with { Path = path });
+                    }
+
+                    written++;
+                }
+
+                cpio.Finish();
+            }
+            finally
+            {
+                foreach (var s in layers)
+                {
+                    s?.Dispose();
+                }
+            }
+
+            return new InitrdSummary(core.Members.Count, overlayCount, written);
+        }
+        finally
+        {
+            spool?.Dispose();
+            if (spoolPath is not null)
+            {
+                File.Delete(spoolPath);
+            }
+        }
+    }
+
+    private static bool BelowAny(string path, HashSet<string> ancestors)
+    {
+        for (var i = path.LastIndexOf('/'); i > 0; i = path.LastIndexOf('/', i - 1))
+        {
+            if (ancestors.Contains(path[..i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>One member of the output: its header, where its bytes are (<see cref="CoreSource"/> = the spool
+    /// of the release's data, else a layer index) and the hard-link group it belongs to.</summary>
+    private sealed record Item(CpioEntry Entry, int Source, long DataOffset, long Size, string? Group)
+    {
+        public const int CoreSource = -1;
+
+        public static Item FromOverlay(string path, MergedEntry m, string? group)
+        {
+            var e = m.Entry;
+            var a = e.Attributes;
+            var type = e.Type switch
+            {
+                LayerEntryType.Directory => CpioEntryType.Directory,
+                LayerEntryType.Symlink => CpioEntryType.Symlink,
+                LayerEntryType.CharacterDevice => CpioEntryType.CharacterDevice,
+                LayerEntryType.BlockDevice => CpioEntryType.BlockDevice,
+                LayerEntryType.Fifo => CpioEntryType.Fifo,
+                _ => CpioEntryType.File,
+            };
+            var isFile = type == CpioEntryType.File;
+            return new Item(new CpioEntry(path, type, a.Mode, a.Owner.Uid, a.Owner.Gid, e.LinkTarget, e.DeviceMajor, e.DeviceMinor),
+                m.LayerIndex, isFile ? e.DataOffset : 0, isFile ? e.Size : 0, group);
+        }
+    }
+
+    /// <summary>The release's initrd as the kernel would leave it: every archive in order, a later member of
+    /// a path replacing an earlier one. File bytes go to the spool when one is given (Merge mode).</summary>
+    private sealed class CoreIndex
+    {
+        public Dictionary<string, Item> Members { get; } = new(StringComparer.Ordinal);
+
+        public static CoreIndex Read(Stream coreInitrd, FileStream? spool, InitrdLimits limits, CancellationToken cancellationToken)
+        {
+            var index = new CoreIndex();
+            var head = new byte[2];
+            var buffered = new BufferedStream(coreInitrd, 1 << 16);
+            var n = buffered.ReadAtLeast(head, 2, throwOnEndOfStream: false);
+            Stream raw = new PrefixedStream(head.AsSpan(0, n).ToArray(), buffered);
+            if (n == 2 && head[0] == 0x1F && head[1] == 0x8B)
+            {
+                raw = new BufferedStream(new GZipStream(raw, CompressionMode.Decompress), 1 << 16);
+            }
+
+            var counted = new LimitedReadStream(raw, limits.MaxUncompressedBytes);
+            var archive = 0;
+            var entries = 0;
+            var buffer = new byte[1 << 16];
+            Stream next = counted;
+            while (true)
+            {
+                using (var reader = new NewcReader(next, leaveOpen: true))
+                {
+                    // Hard links are matched by inode within one archive, as the kernel does.
+                    var groupData = new Dictionary<uint, (long Offset, long Size)>();
+                    var pending = new List<(string Path, CpioHeader Header)>();
+                    while (reader.ReadNext() is { } h)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        if (++entries > limits.MaxEntries)
+                        {
+                            throw new FormatLimitException("initrd entries", entries, limits.MaxEntries);
+                        }
+
+                        long offset = 0;
+                        if (h.Type == CpioEntryType.File && h.Size > 0 && spool is not null)
+                        {
+                            offset = spool.Position;
+                            using var data = reader.OpenData();
+                            int read;
+                            while ((read = data.Read(buffer)) > 0)
+                            {
+                                spool.Write(buffer, 0, read);
+                            }
+                        }
+
+                        var linked = h.Type == CpioEntryType.File && h.LinkCount > 1;
+                        if (linked && h.Size > 0)
+                        {
+                            groupData[h.Inode] = (offset, h.Size);
+                        }
+
+                        var entry = new CpioEntry(h.Path, h.Type, h.Mode, h.Uid, h.Gid, h.LinkTarget, h.DeviceMajor, h.DeviceMinor);
+                        index.Members[h.Path] = new Item(entry, Item.CoreSource, offset, h.Type == CpioEntryType.File ? h.Size : 0,
+                            linked ? $"c{archive}:{h.Inode}" : null);
+                        if (linked)
+                        {
+                            pending.Add((h.Path, h));
+                        }
+                    }
+
+                    // Every member of a group reads the group's data, wherever the archive put it.
+                    foreach (var (path, h) in pending)
+                    {
+                        if (index.Members[path] is { Group: not null } item && groupData.TryGetValue(h.Inode, out var d))
+                        {
+                            index.Members[path] = item with { DataOffset = d.Offset, Size = d.Size };
+                        }
+                    }
+                }
+
+                archive++;
+                // After a trailer: zero padding, then another archive or the end.
+                int b;
+                while ((b = counted.ReadByte()) == 0)
+                {
+                }
+
+                if (b < 0)
+                {
+                    break;
+                }
+
+                next = new PrefixedStream([(byte)b], counted);
+            }
+
+            return index;
+        }
+    }
+
+    /// <summary>Some bytes already read, then the rest of a stream.</summary>
+    private sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyStream
+    {
+        private int _used;
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_used < prefix.Length)
+            {
+                var n = Math.Min(buffer.Length, prefix.Length - _used);
+                prefix.AsSpan(_used, n).CopyTo(buffer);
+                _used += n;
+                return n;
+            }
+
+            return inner.Read(buffer);
+        }
+    }
+
+    /// <summary>Counts what is read and refuses to go past the limit (a gzip bomb as core.gz).</summary>
+    private sealed class LimitedReadStream(Stream inner, long limit) : ReadOnlyStream
+    {
+        private long _read;
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            _read += n;
+            if (_read > limit)
+            {
+                throw new FormatLimitException("initrd uncompressed bytes", _read, limit);
+            }
+
+            return n;
+        }
+    }
+}
