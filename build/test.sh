@@ -9,16 +9,27 @@ declare -A tools=(
   [tar]=tar [gzip]=gzip [bzip2]=bzip2 [xz]=xz-utils [stat]=coreutils
   [mksquashfs]=squashfs-tools [unsquashfs]=squashfs-tools
   [ruby]=ruby [gem]=ruby [busybox]=busybox-static [chromium]=chromium
-  [xorriso]=xorriso [cpio]=cpio [isohybrid]=syslinux-utils [isolinux.bin]=isolinux
+  [xorriso]=xorriso [cpio]=cpio [isohybrid]=syslinux-utils [/usr/lib/ISOLINUX/isolinux.bin]=isolinux
+  [qemu-system-x86_64]=qemu-system-x86 [/boot/vmlinuz-*]=linux-image-amd64
 )
+# A tool is a command on PATH, or a file (a path, possibly a glob).
+have() {
+  case "$1" in
+    /*) compgen -G "$1" >/dev/null ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK (dotnet) is required: https://dot.net" >&2
   exit 1
 fi
 if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
   # Debian/Ubuntu: install the packages that are missing (busybox-static: the boot-hook test chroots into
-  # an overlay with a static busybox).
+  # an overlay with a static busybox and the boot test puts it into a stand-in core.gz; qemu-system-x86 and
+  # linux-image-amd64: the boot test boots the ISO under software emulation).
   pkgs=$(for t in "${!tools[@]}"; do echo "${tools[$t]}"; done | sort -u)
+  # Ubuntu names its kernel package differently.
+  if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then pkgs=${pkgs/linux-image-amd64/linux-image-generic}; fi
   missing_pkgs=$(for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done | tr '\n' ' ')
   if [ -n "${missing_pkgs// /}" ]; then
     echo "Installing: $missing_pkgs"
@@ -28,7 +39,7 @@ if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
   fi
 else
   missing=()
-  for t in "${!tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+  for t in "${!tools[@]}"; do have "$t" || missing+=("$t"); done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Missing tools the tests need: ${missing[*]}" >&2
     echo "Install them (Debian packages: $(for t in "${missing[@]}"; do echo -n "${tools[$t]} "; done)) and run again." >&2

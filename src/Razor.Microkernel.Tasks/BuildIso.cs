@@ -107,7 +107,7 @@ public sealed class BuildIso : RmkTask
                 KernelArgs = KernelArgs ?? string.Empty,
                 ModificationTime = mtime,
                 InitrdMode = mode,
-                HybridMbr = mbr,
+                HybridMbr = mbr is null ? (ReadOnlyMemory<byte>?)null : mbr,
                 TemporaryDirectory = string.IsNullOrEmpty(TemporaryDirectory) ? null : TemporaryDirectory,
             }, CancellationToken);
             Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));

@@ -88,4 +88,48 @@ public class IsoTests
         p.WithProject("<ItemGroup><CoreIso Include=\"Core.iso\" /></ItemGroup>");
         p.Build().AssertFailureWith("RMK3301");
     }
+
+    [Fact]
+    public void Iso_ModeAndHybridSettings_AreCheckedAndChangingThemRebuildsTheIso()
+    {
+        var p = SdkHarness.CreateProject("isomode");
+        MakeCoreIso(p);
+        p.Write("motd", "razor\n");
+        const string items = "<ItemGroup><CoreIso Include=\"Core-4.5.2.iso\" /><OverlayFile Include=\"motd\" Destination=\"/etc/motd\" /></ItemGroup>";
+        p.WithProject("<PropertyGroup><MicrokernelInitrdMode>Squash</MicrokernelInitrdMode></PropertyGroup>" + items);
+        Assert.Contains("Squash", p.Build().AssertFailureWith("RMK4007").Output);
+
+        p.Write("short.bin", "not an MBR");
+        p.WithProject("<PropertyGroup><MicrokernelIsoHybrid>true</MicrokernelIsoHybrid><MicrokernelIsoHybridMbr>short.bin</MicrokernelIsoHybridMbr></PropertyGroup>" + items);
+        p.Build().AssertFailureWith("RMK4011");
+
+        // Merge: one archive; core.gz's files and the overlay's in it.
+        p.WithProject("<PropertyGroup><MicrokernelInitrdMode>Merge</MicrokernelInitrdMode></PropertyGroup>" + items);
+        p.Build().AssertSuccess();
+        var iso = Path.Combine(p.OutDir, "rz_mk_dev-image.1.0.0.iso");
+        using var x = new TempFolder("rmk-isomode");
+        Tool.Run("xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/boot/core.gz", x["core.gz"]).EnsureSuccess("osirrox extract");
+        var listing = Tool.Run("sh", ["-c", $"gzip -dc {x["core.gz"]} | cpio -it --quiet"]).EnsureSuccess("cpio -it").StdOut;
+        Assert.Contains("etc/version\n", listing);
+        Assert.Contains("etc/motd\n", listing);
+        Assert.Equal("1", Tool.Run("sh", ["-c", $"gzip -dc {x["core.gz"]} | grep -c -a TRAILER"]).EnsureSuccess("grep").StdOut.Trim()); // one archive
+
+        // Hybrid: the MBR of isohdpfx.bin, a partition of type 0x17, whole cylinders; changing it rebuilds the ISO.
+        p.WithProject("<PropertyGroup><MicrokernelInitrdMode>Merge</MicrokernelInitrdMode><MicrokernelIsoHybrid>true</MicrokernelIsoHybrid></PropertyGroup>" + items);
+        Assert.Contains("RmkBuildIso", p.Build().AssertSuccess().TargetsRun);
+        var bytes = File.ReadAllBytes(iso);
+        Assert.Equal(File.ReadAllBytes("/usr/lib/ISOLINUX/isohdpfx.bin")[..432], bytes[..432]);
+        Assert.Equal(0x17, bytes[446 + 4]);
+        Assert.Equal(new byte[] { 0x55, 0xAA }, bytes[510..512]);
+        Assert.Equal(0, bytes.Length % (1 << 20));
+
+        // A release whose isolinux.bin cannot boot from USB: a coded error naming it.
+        var tree = p["core-tree"];
+        File.WriteAllBytes(Path.Combine(tree, "boot/isolinux/isolinux.bin"), new byte[4096]);
+        File.Delete(p["Core-4.5.2.iso"]);
+        Tool.Run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+            "-b", "boot/isolinux/isolinux.bin", "-c", "boot/isolinux/boot.cat", "-o", p["Core-4.5.2.iso"], tree).EnsureSuccess("xorriso -as mkisofs");
+        Assert.Contains("isohybrid", p.Build().AssertFailureWith("RMK3302").Output);
+        Assert.Equal(bytes, File.ReadAllBytes(iso)); // the previous ISO stays
+    }
 }
