@@ -250,8 +250,8 @@ internal static class IsoBenchmark
         }
 
         var coreGz = Path.Combine(iso, "boot/core.gz");
-        // Fixed dates, so every run makes the same core.gz.
-        Command("bash", ["-c", "cd \"$1\" && find . -exec touch -h -d @1330560000 {} + && find . | cpio -o -H newc --quiet | gzip -9 -n > \"$2\"", "bash", root, coreGz]);
+        // Fixed dates, order and inode numbers, so every run makes the same core.gz.
+        Command("bash", ["-c", "cd \"$1\" && find . -exec touch -h -d @1330560000 {} + && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible | gzip -9 -n > \"$2\"", "bash", root, coreGz]);
         coreGzBytes = new FileInfo(coreGz).Length;
 
         // A bzImage is a small setup stub and a compressed payload: random-ish bytes.
