@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (bench/Razor.Microkernel.Bench) in Release and prints their results:
-#   build/bench.sh                 both benchmarks with their defaults
+#   build/bench.sh                 all three benchmarks with their defaults
 #   build/bench.sh pack [opts]     PackToFile vs `tar czf` on a ~100 MB tree (--size-mb, --reps, --layers, --seed)
 #   build/bench.sh pack-memory [opts]   peak RSS of packing ~1 GiB of layers (--size-mb, --layers, --seed)
+#   build/bench.sh iso [opts]      BuildIso's work vs xorriso + cpio | gzip -9 (--size-mb, --core-mb, --reps, --layers, --seed)
 # Exits non-zero only when a benchmark could not run; a missed target is reported in the output.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ what="${1:-all}"
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -srm)  $(nproc) cores  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# uptime:$(uptime)"
 echo "# dotnet $(dotnet --version); $(tar --version | head -n1); $(gzip --version | head -n1); $(pigz --version 2>&1 || echo 'pigz: not installed')"
+echo "# $(cpio --version 2>/dev/null | head -n1 || echo 'cpio: not installed'); $(xorriso -version 2>/dev/null | head -n1 || echo 'xorriso: not installed')"
 
 build_log="$(mktemp)"
 trap 'rm -f "$build_log"' EXIT
@@ -24,10 +26,13 @@ run() { dotnet run -c Release --no-build --project "$project" -- "$@"; }
 case "$what" in
   pack) run pack "$@" ;;
   pack-memory) run pack-memory "$@" ;;
+  iso) run iso "$@" ;;
   all)
     run pack
     echo
     run pack-memory
+    echo
+    run iso
     ;;
-  *) echo "usage: build/bench.sh [all|pack|pack-memory] [options]" >&2; exit 2 ;;
+  *) echo "usage: build/bench.sh [all|pack|pack-memory|iso] [options]" >&2; exit 2 ;;
 esac

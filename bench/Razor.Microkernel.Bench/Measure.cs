@@ -3,8 +3,9 @@ using System.Globalization;
 
 namespace Razor.Microkernel.Bench;
 
-/// <summary>Wall time and CPU time of one run.</summary>
-internal readonly record struct Sample(double Seconds, double CpuSeconds);
+/// <summary>Wall time and CPU time of one run; for commands also the largest resident set among the
+/// processes it waited for (kB, from <c>/usr/bin/time</c>; 0 when unknown).</summary>
+internal readonly record struct Sample(double Seconds, double CpuSeconds, long MaxRssKb = 0);
 
 internal static class Measure
 {
@@ -37,7 +38,7 @@ internal static class Measure
             };
             if (useTime)
             {
-                foreach (var a in new[] { "-f", "%U %S", "-o", timeFile, file })
+                foreach (var a in new[] { "-f", "%U %S %M", "-o", timeFile, file })
                 {
                     psi.ArgumentList.Add(a);
                 }
@@ -60,18 +61,75 @@ internal static class Measure
             }
 
             var cpu = double.NaN;
+            long maxRss = 0;
             if (useTime)
             {
-                var parts = File.ReadAllText(timeFile).Trim().Split(' ');
-                cpu = double.Parse(parts[^2], CultureInfo.InvariantCulture) + double.Parse(parts[^1], CultureInfo.InvariantCulture);
+                var parts = File.ReadAllText(timeFile).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                cpu = double.Parse(parts[^3], CultureInfo.InvariantCulture) + double.Parse(parts[^2], CultureInfo.InvariantCulture);
+                maxRss = long.Parse(parts[^1], CultureInfo.InvariantCulture);
             }
 
-            return new Sample(sw.Elapsed.TotalSeconds, cpu);
+            return new Sample(sw.Elapsed.TotalSeconds, cpu, maxRss);
         }
         finally
         {
             File.Delete(timeFile);
         }
+    }
+
+    /// <summary>Runs this benchmark program again as a child with the given arguments, polling its peak
+    /// resident set (<c>VmHWM</c>) from here, and parses the <c>key=value</c> words it prints.</summary>
+    public static (Dictionary<string, string> Values, long PolledKb) Self(IReadOnlyList<string> args)
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            psi.ArgumentList.Add(System.Reflection.Assembly.GetEntryAssembly()!.Location);
+        }
+
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start the child");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        long polled = 0;
+        while (!p.WaitForExit(10))
+        {
+            polled = Math.Max(polled, StatusKb(p.Id.ToString(CultureInfo.InvariantCulture), "VmHWM"));
+        }
+
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{args[0]} exited with {p.ExitCode}: {stderr.Result}");
+        }
+
+        var values = stdout.Result.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(kv => kv.Split('=')).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+        return (values, polled);
+    }
+
+    /// <summary>A kB field of /proc/PID/status (0 when the process is gone).</summary>
+    public static long StatusKb(string pid, string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                {
+                    return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return 0;
     }
 
     /// <summary>Full path of a tool on PATH, or null.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using Razor.Microkernel.Formats.Layers;
 using static Razor.Microkernel.Bench.Measure;
 
@@ -81,60 +80,11 @@ internal static class MemoryBenchmark
     private static ChildResult Child(string work, IReadOnlyList<string> layers)
     {
         var output = Path.Combine(work, "overlay.tar.gz");
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            psi.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        }
-
-        psi.ArgumentList.Add("pack-child");
-        psi.ArgumentList.Add(output);
-        foreach (var l in layers)
-        {
-            psi.ArgumentList.Add(l);
-        }
-
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start the child");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        long polled = 0;
-        while (!p.WaitForExit(10))
-        {
-            polled = Math.Max(polled, StatusKb(p.Id.ToString(CultureInfo.InvariantCulture), "VmHWM"));
-        }
-
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"pack-child exited with {p.ExitCode}: {stderr.Result}");
-        }
-
-        var values = stdout.Result.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries)
-            .Select(kv => kv.Split('=')).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+        var (values, polled) = Self(["pack-child", output, .. layers]);
         File.Delete(output);
         File.Delete(output + ".txt");
         return new ChildResult(double.Parse(values["seconds"], CultureInfo.InvariantCulture), long.Parse(values["output_bytes"], CultureInfo.InvariantCulture),
             long.Parse(values["vmhwm_kb"], CultureInfo.InvariantCulture), polled);
-    }
-
-    /// <summary>A kB field of /proc/PID/status (0 when the process is gone).</summary>
-    private static long StatusKb(string pid, string field)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                {
-                    return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-
-        return 0;
     }
 
     /// <summary>Layers of generated content: mostly text and code, some shared-object-like and random

@@ -10,6 +10,11 @@ const string Usage = """
       pack-memory   peak memory of PackToFile on generated layers, in a child process
                       --size-mb N (1024)  --layers N (4)  --seed N  --work DIR  --keep
       pack-child OUTPUT LAYER...   (used by pack-memory) pack and print this process's peak RSS
+      iso           OverlayMerge + MicrokernelIso.Build vs `xorriso -osirrox`, `cpio -o -H newc | gzip -9`,
+                    sha256sum and `xorriso -as mkisofs` on a generated Core ISO and overlay: time ratio, peak RSS
+                      --size-mb N (45, the overlay)  --core-mb N (16, Core's root before gzip)  --reps N (5)
+                      --layers N (4)  --seed N  --work DIR  --keep
+      iso-child CORE_ISO OUTPUT LAYER...   (used by iso) build once and print this process's peak RSS
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -23,6 +28,12 @@ try
     if (args[0] == "pack-child")
     {
         MemoryBenchmark.RunChild(args[1], args[2..]);
+        return 0;
+    }
+
+    if (args[0] == "iso-child")
+    {
+        IsoBenchmark.RunChild(args[1], args[2], args[3..]);
         return 0;
     }
 
@@ -57,6 +68,9 @@ try
                 break;
             case "pack-memory":
                 MemoryBenchmark.Run(work, Number("size-mb", 1024) * 1024 * 1024, (int)Number("layers", 4), seed);
+                break;
+            case "iso":
+                IsoBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
                 break;
             default:
                 Console.Error.WriteLine($"unknown command '{args[0]}'\n{Usage}");
