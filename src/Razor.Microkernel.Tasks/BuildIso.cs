@@ -37,19 +37,19 @@ public sealed class BuildIso : RmkTask
         var display = CoreIso.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : CoreIso.ItemSpec;
         if (!string.IsNullOrWhiteSpace(InitrdMode) && !InitrdMode.Trim().Equals("Append", StringComparison.OrdinalIgnoreCase))
         {
-            Log.LogErrorWithCodeFromResources("InitrdModeUnsupported", InitrdMode);
+            LogPropertyError("MicrokernelInitrdMode", "InitrdModeUnsupported", InitrdMode);
             return;
         }
 
         if (!System.Text.RegularExpressions.Regex.IsMatch(Version, @"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$"))
         {
-            Log.LogErrorWithCodeFromResources("InvalidMicrokernelVersion", Version);
+            LogPropertyError("MicrokernelVersion", "InvalidMicrokernelVersion", Version);
             return;
         }
 
         if (KernelArgs is not null && KernelArgs.IndexOfAny(['\r', '\n', '\0']) >= 0)
         {
-            Log.LogErrorWithCodeFromResources("InvalidKernelArgs");
+            LogPropertyError("MicrokernelKernelArgs", "InvalidKernelArgs");
             return;
         }
 
@@ -61,7 +61,7 @@ public sealed class BuildIso : RmkTask
         var source = CoreIso.GetMetadata("FullPath");
         if (!File.Exists(source))
         {
-            Log.LogErrorWithCodeFromResources("SourceFileMissing", "CoreIso", display);
+            LogItemError(CoreIso, "CoreIso", "SourceFileMissing", "CoreIso", display);
             return;
         }
 
@@ -74,19 +74,19 @@ public sealed class BuildIso : RmkTask
                 KernelArgs = KernelArgs ?? string.Empty,
                 ModificationTime = mtime,
             }, CancellationToken);
-            Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));
+            Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", ProjectName, OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));
         }
         catch (CoreIsoException e)
         {
-            Log.LogErrorWithCodeFromResources("CoreIsoShape", display, e.Reason);
+            LogItemError(CoreIso, "CoreIso", "CoreIsoShape", display, e.Reason);
         }
         catch (IsoFormatException e)
         {
-            Log.LogErrorWithCodeFromResources("CoreIsoMalformed", display, e.Message);
+            LogItemError(CoreIso, "CoreIso", "CoreIsoMalformed", display, e.Message);
         }
         catch (FormatLimitException e)
         {
-            Log.LogErrorWithCodeFromResources("CoreIsoMalformed", display, e.Message);
+            LogItemError(CoreIso, "CoreIso", "CoreIsoMalformed", display, e.Message);
         }
         catch (IsoWriteException e)
         {
