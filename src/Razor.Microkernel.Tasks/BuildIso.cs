@@ -47,7 +47,7 @@ public sealed class BuildIso : RmkTask
         var mode = Formats.Iso9660.InitrdMode.Append;
         if (!string.IsNullOrWhiteSpace(InitrdMode) && !Enum.TryParse(InitrdMode.Trim(), ignoreCase: true, out mode))
         {
-            Log.LogErrorWithCodeFromResources("InitrdModeUnsupported", InitrdMode);
+            LogPropertyError("MicrokernelInitrdMode", "InitrdModeUnsupported", InitrdMode);
             return;
         }
 
@@ -56,33 +56,33 @@ public sealed class BuildIso : RmkTask
         {
             if (string.IsNullOrWhiteSpace(HybridMbr))
             {
-                Log.LogErrorWithCodeFromResources("HybridMbrNotFound");
+                LogPropertyError("MicrokernelIsoHybrid", "HybridMbrNotFound");
                 return;
             }
 
             if (!File.Exists(HybridMbr))
             {
-                Log.LogErrorWithCodeFromResources("SourceFileMissing", "MicrokernelIsoHybridMbr", HybridMbr);
+                LogPropertyError("MicrokernelIsoHybridMbr", "SourceFileMissing", "MicrokernelIsoHybridMbr", HybridMbr);
                 return;
             }
 
             mbr = File.ReadAllBytes(HybridMbr);
             if (mbr.Length != 432)
             {
-                Log.LogErrorWithCodeFromResources("HybridMbrInvalid", HybridMbr, mbr.Length);
+                LogPropertyError("MicrokernelIsoHybridMbr", "HybridMbrInvalid", HybridMbr, mbr.Length);
                 return;
             }
         }
 
         if (!System.Text.RegularExpressions.Regex.IsMatch(Version, @"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$"))
         {
-            Log.LogErrorWithCodeFromResources("InvalidMicrokernelVersion", Version);
+            LogPropertyError("MicrokernelVersion", "InvalidMicrokernelVersion", Version);
             return;
         }
 
         if (KernelArgs is not null && KernelArgs.IndexOfAny(['\r', '\n', '\0']) >= 0)
         {
-            Log.LogErrorWithCodeFromResources("InvalidKernelArgs");
+            LogPropertyError("MicrokernelKernelArgs", "InvalidKernelArgs");
             return;
         }
 
@@ -94,7 +94,7 @@ public sealed class BuildIso : RmkTask
         var source = CoreIso.GetMetadata("FullPath");
         if (!File.Exists(source))
         {
-            Log.LogErrorWithCodeFromResources("SourceFileMissing", "CoreIso", display);
+            LogItemError(CoreIso, "CoreIso", "SourceFileMissing", "CoreIso", display);
             return;
         }
 
@@ -110,21 +110,21 @@ public sealed class BuildIso : RmkTask
                 HybridMbr = mbr is null ? (ReadOnlyMemory<byte>?)null : mbr,
                 TemporaryDirectory = string.IsNullOrEmpty(TemporaryDirectory) ? null : TemporaryDirectory,
             }, CancellationToken);
-            Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));
+            Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", ProjectName, OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));
             Log.LogMessageFromResources(MessageImportance.Normal, "IsoInitrdSummary", mode, result.Initrd.CoreEntries, result.Initrd.OverlayEntries,
                 result.Initrd.Written, mbr is null ? string.Empty : " (isohybrid MBR)");
         }
         catch (CoreIsoException e)
         {
-            Log.LogErrorWithCodeFromResources("CoreIsoShape", display, e.Reason);
+            LogItemError(CoreIso, "CoreIso", "CoreIsoShape", display, e.Reason);
         }
         catch (IsoFormatException e)
         {
-            Log.LogErrorWithCodeFromResources("CoreIsoMalformed", display, e.Message);
+            LogItemError(CoreIso, "CoreIso", "CoreIsoMalformed", display, e.Message);
         }
         catch (FormatLimitException e)
         {
-            Log.LogErrorWithCodeFromResources("CoreIsoMalformed", display, e.Message);
+            LogItemError(CoreIso, "CoreIso", "CoreIsoMalformed", display, e.Message);
         }
         catch (IsoWriteException e)
         {

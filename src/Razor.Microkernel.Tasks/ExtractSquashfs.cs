@@ -40,19 +40,22 @@ public sealed class ExtractSquashfs : LayerTask
     /// <summary>How messages name the image: the item, or the extension and its cached file.</summary>
     private string Display => string.IsNullOrEmpty(ExtensionName) ? Image.ItemSpec : $"{ExtensionName}.tcz ({Image.ItemSpec})";
 
+    /// <summary>The item type the image came from: a resolved TczExtension or a TczImage.</summary>
+    private string Kind => string.IsNullOrEmpty(ExtensionName) ? "TczImage" : "TczExtension";
+
     protected override bool Write(LayerWriter writer)
     {
         var source = Image.GetMetadata("FullPath");
         if (!File.Exists(source))
         {
-            Log.LogErrorWithCodeFromResources("TczImageMissing", Display);
+            LogImageError("TczImageMissing", Display);
             return false;
         }
 
         var prefixText = Image.GetMetadata("Prefix");
         if (!string.IsNullOrWhiteSpace(prefixText) && prefixText.Trim() != "/" && !ImagePath.TryNormalize(prefixText, out _, out var reason))
         {
-            Log.LogErrorWithCodeFromResources("InvalidImagePath", "TczImage", Image.ItemSpec, prefixText, reason);
+            LogImageError("InvalidImagePath", "TczImage", Image.ItemSpec, prefixText, reason);
             return false;
         }
 
@@ -79,7 +82,7 @@ public sealed class ExtractSquashfs : LayerTask
 
             foreach (var w in result.Warnings)
             {
-                Log.LogWarningWithCodeFromResources(w.Kind == SquashFsWarningKind.SocketSkipped ? "SquashfsSocketSkipped" : "SquashfsXattrsIgnored",
+                LogItemWarning(UserItem, Kind, w.Kind == SquashFsWarningKind.SocketSkipped ? "SquashfsSocketSkipped" : "SquashfsXattrsIgnored",
                     Display, "/" + w.Path);
             }
 
@@ -92,23 +95,29 @@ public sealed class ExtractSquashfs : LayerTask
         }
         catch (SquashFsFormatException e)
         {
-            Log.LogErrorWithCodeFromResources("SquashfsMalformed", Display, e.Reason, e.Offset);
+            LogImageError("SquashfsMalformed", Display, e.Reason, e.Offset);
         }
         catch (FormatLimitException e)
         {
-            Log.LogErrorWithCodeFromResources("SquashfsLimit", Display, e.Message);
+            LogImageError("SquashfsLimit", Display, e.Message);
         }
         catch (InvalidImagePathException e)
         {
-            Log.LogErrorWithCodeFromResources("SquashfsMalformed", Display, e.Message, -1);
+            LogImageError("SquashfsMalformed", Display, e.Message, -1);
         }
         catch (LayerConflictException e)
         {
-            Log.LogErrorWithCodeFromResources("SquashfsMalformed", Display, e.Message, -1);
+            LogImageError("SquashfsMalformed", Display, e.Message, -1);
         }
 
         return false;
     }
+
+    /// <summary>For a TczImage, the item; for an extension, no item of the project names it when it is a dependency
+    /// (then the project file is named).</summary>
+    private ITaskItem? UserItem => string.IsNullOrEmpty(ExtensionName) || Image.GetMetadata("RmkItemSpec").Length > 0 ? Image : null;
+
+    private void LogImageError(string resource, params object?[] args) => LogItemError(UserItem, Kind, resource, args);
 
     private bool TryLimit(string? text, string property, Action<long> set)
     {
@@ -123,7 +132,7 @@ public sealed class ExtractSquashfs : LayerTask
             return true;
         }
 
-        Log.LogErrorWithCodeFromResources("InvalidLimit", property, text);
+        LogPropertyError(property, "InvalidLimit", property, text);
         return false;
     }
 }

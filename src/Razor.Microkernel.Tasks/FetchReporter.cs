@@ -8,10 +8,13 @@ namespace Razor.Microkernel.Tasks;
 
 /// <summary>
 /// Runs a fetch on the thread pool while the task's own thread logs its progress (MSBuild logging stays on
-/// the task's thread), and turns fetch failures into coded errors.
+/// the task's thread), and turns fetch failures into coded errors at the project item that asked for the
+/// file (<paramref name="itemOf"/>; the project file when no item is known, e.g. for a dependency).
 /// </summary>
-internal sealed class FetchReporter(TaskLoggingHelper log)
+internal sealed class FetchReporter(RmkTask task, Func<Exception, (ITaskItem? Item, string ItemType)> itemOf)
 {
+    private readonly TaskLoggingHelper log = task.Log;
+
     private readonly ConcurrentQueue<FetchEvent> _events = new();
 
     /// <summary>Runs the fetch; false (with errors logged) when it failed with a fetch error.</summary>
@@ -61,34 +64,36 @@ internal sealed class FetchReporter(TaskLoggingHelper log)
     /// <summary>Logs a fetch failure with its code; false for anything else.</summary>
     public bool Report(Exception e)
     {
+        var (item, itemType) = itemOf(e);
+        void Error(string resource, params object?[] args) => task.LogItemError(item, itemType, resource, args);
         switch (e)
         {
             case MissingExtensionException m:
-                log.LogErrorWithCodeFromResources("ExtensionMissing", m.ChainText, string.Join(", ", m.LocationsTried));
+                Error("ExtensionMissing", m.ChainText, string.Join(", ", m.LocationsTried));
                 return true;
             case OfflineCacheMissException o:
-                log.LogErrorWithCodeFromResources("OfflineMiss", o.What, o.CacheRoot, o.Chain.Count == 0 ? "-" : string.Join(" → ", o.Chain));
+                Error("OfflineMiss", o.What, o.CacheRoot, o.Chain.Count == 0 ? "-" : string.Join(" → ", o.Chain));
                 return true;
             case ChecksumMismatchException c:
-                log.LogErrorWithCodeFromResources("ChecksumMismatch", c.What, c.Algorithm, c.Expected, c.Actual);
+                Error("ChecksumMismatch", c.What, c.Algorithm, c.Expected, c.Actual);
                 return true;
             case DownloadNotFoundException n:
-                log.LogErrorWithCodeFromResources("DownloadNotFound", string.Join(", ", n.LocationsTried));
+                Error("DownloadNotFound", string.Join(", ", n.LocationsTried));
                 return true;
             case DownloadFailedException f:
-                log.LogErrorWithCodeFromResources("DownloadFailed", f.Location, f.Attempts, f.Reason);
+                Error("DownloadFailed", f.Location, f.Attempts, f.Reason);
                 return true;
             case CacheLockTimeoutException l:
-                log.LogErrorWithCodeFromResources("CacheLockTimeout", l.Key, l.LockPath);
+                Error("CacheLockTimeout", l.Key, l.LockPath);
                 return true;
             case InvalidExtensionNameException x:
-                log.LogErrorWithCodeFromResources("InvalidExtensionName", x.Name, x.Reason);
+                Error("InvalidExtensionName", x.Name, x.Reason);
                 return true;
             case InvalidFetchInputException i:
-                log.LogErrorWithCodeFromResources("InvalidFetchInput", i.Input, i.Reason);
+                Error("InvalidFetchInput", i.Input, i.Reason);
                 return true;
             case FetchException other:
-                log.LogErrorWithCodeFromResources("DownloadFailed", "-", 0, other.Message);
+                Error("DownloadFailed", "-", 0, other.Message);
                 return true;
             default:
                 return false;

@@ -64,7 +64,7 @@ public sealed class FetchTcz : RmkTask
             }
             catch (InvalidExtensionNameException e)
             {
-                Log.LogErrorWithCodeFromResources("InvalidExtensionName", item.ItemSpec, e.Reason);
+                LogItemError(item, "TczExtension", "InvalidExtensionName", item.ItemSpec, e.Reason);
                 continue;
             }
 
@@ -77,7 +77,7 @@ public sealed class FetchTcz : RmkTask
             if (!string.IsNullOrWhiteSpace(mode) && !mode.Trim().Equals("Copy", StringComparison.OrdinalIgnoreCase)
                 && !mode.Trim().Equals("Link", StringComparison.OrdinalIgnoreCase))
             {
-                Log.LogErrorWithCodeFromResources("InvalidInstallMode", item.ItemSpec, mode);
+                LogItemError(item, "TczExtension", "InvalidInstallMode", item.ItemSpec, mode);
                 continue;
             }
 
@@ -98,7 +98,7 @@ public sealed class FetchTcz : RmkTask
 
         if (LockedMode && existing is null)
         {
-            Log.LogErrorWithCodeFromResources("LockMissing", LockFile);
+            LogPropertyError("MicrokernelLockedMode", "LockMissing", LockFile);
             return;
         }
 
@@ -116,14 +116,27 @@ public sealed class FetchTcz : RmkTask
             RefreshMetadata = RefreshMetadata && !Offline,
         };
 
-        if (!new FetchReporter(Log).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out var result))
+        // A failure about one of the project's own extensions points at its item; one about a dependency, at the project.
+        (ITaskItem?, string) ItemOf(Exception e)
+        {
+            var name = e switch
+            {
+                MissingExtensionException m when m.Chain.Count > 0 => m.Chain[0],
+                OfflineCacheMissException o when o.Chain.Count > 0 => o.Chain[0],
+                InvalidExtensionNameException x => x.Name,
+                _ => null,
+            };
+            return (name is not null && byName.TryGetValue(name, out var asked) ? asked : null, "TczExtension");
+        }
+
+        if (!new FetchReporter(this, ItemOf).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out var result))
         {
             return;
         }
 
         foreach (var w in result.Warnings)
         {
-            Log.LogWarningWithCodeFromResources("FetchWarning", w);
+            LogFileDiagnostic(true, null, "FetchWarning", w);
         }
 
         var current = result.Lock.WithDownloads(existing?.Downloads ?? []);
@@ -132,7 +145,7 @@ public sealed class FetchTcz : RmkTask
         {
             if (diff.ChangesResolution)
             {
-                Log.LogErrorWithCodeFromResources("LockWouldChange", LockFile, diff.ToString());
+                LogFileDiagnostic(false, null, "LockWouldChange", LockFile, diff.ToString());
                 return;
             }
         }
@@ -157,9 +170,12 @@ public sealed class FetchTcz : RmkTask
             {
                 item.SetMetadata("Files", asked.GetMetadata("Files"));
                 item.SetMetadata("InstallMode", asked.GetMetadata("InstallMode"));
+                // Where the project asked for it, for messages about its layer.
+                item.SetMetadata("RmkItemSpec", asked.ItemSpec);
+                item.SetMetadata("RmkDefiningProject", asked.GetMetadata("RmkDefiningProject") is { Length: > 0 } defined ? defined : asked.GetMetadata("DefiningProjectFullPath"));
             }
 
-            Log.LogMessageFromResources(MessageImportance.Normal, "ExtensionResolved", e.Name, Bytes(e.Size), e.FromCache ? "cache" : "downloaded",
+            Log.LogMessageFromResources(MessageImportance.Normal, "ExtensionResolved", e.Name, Bytes(e.Size), e.Md5, e.FromCache ? "cache" : "downloaded",
                 e.Dependencies.Count == 0 ? "-" : string.Join(", ", e.Dependencies));
             return (ITaskItem)item;
         }).ToArray();
@@ -175,7 +191,7 @@ public sealed class FetchTcz : RmkTask
         }
         catch (InvalidLockFileException e)
         {
-            Log.LogErrorWithCodeFromResources("LockInvalid", LockFile, e.Reason);
+            LogFileDiagnostic(false, LockFile, "LockInvalid", LockFile, e.Reason);
             return null;
         }
     }

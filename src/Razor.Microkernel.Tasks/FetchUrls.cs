@@ -32,6 +32,9 @@ public sealed class FetchUrls : RmkTask
     [Output]
     public ITaskItem[] Fetched { get; private set; } = [];
 
+    /// <summary>The item type the URL item came from (RmkKind, set by the SDK's targets).</summary>
+    private static string Kind(ITaskItem item) => item.GetMetadata("RmkKind") is { Length: > 0 } kind ? kind : "OverlayArchive";
+
     protected override void ExecuteCore()
     {
         Formats.Fetch.LockFile? existing;
@@ -41,7 +44,7 @@ public sealed class FetchUrls : RmkTask
         }
         catch (InvalidLockFileException e)
         {
-            Log.LogErrorWithCodeFromResources("LockInvalid", LockFile, e.Reason);
+            LogFileDiagnostic(false, LockFile, "LockInvalid", LockFile, e.Reason);
             return;
         }
 
@@ -53,7 +56,7 @@ public sealed class FetchUrls : RmkTask
             var pin = item.GetMetadata("Sha256").Trim().ToLowerInvariant();
             if (pin.Length > 0 && (pin.Length != 64 || !pin.All(Uri.IsHexDigit)))
             {
-                Log.LogErrorWithCodeFromResources("InvalidSha256", url, pin);
+                LogItemError(item, Kind(item), "InvalidSha256", url, pin);
                 continue;
             }
 
@@ -62,16 +65,16 @@ public sealed class FetchUrls : RmkTask
             {
                 if (production)
                 {
-                    Log.LogErrorWithCodeFromResources("UnpinnedUrl", url);
+                    LogItemError(item, Kind(item), "UnpinnedUrl", url);
                     continue;
                 }
 
-                Log.LogWarningWithCodeFromResources("UnpinnedUrlWarning", url);
+                LogItemWarning(item, Kind(item), "UnpinnedUrlWarning", url);
             }
 
             if (LockedMode && locked is null)
             {
-                Log.LogErrorWithCodeFromResources("LockWouldChange", LockFile, $"new download {url}");
+                LogItemError(item, Kind(item), "LockWouldChange", LockFile, $"new download {url}");
                 continue;
             }
 
@@ -86,9 +89,9 @@ public sealed class FetchUrls : RmkTask
         var cacheRoot = string.IsNullOrWhiteSpace(CacheDirectory) ? DownloadCache.DefaultRoot() : CacheDirectory;
         var results = new List<UrlFetchResult>();
         var fetched = new List<ITaskItem>();
-        var reporter = new FetchReporter(Log);
         foreach (var (item, url, pin) in requests)
         {
+            var reporter = new FetchReporter(this, _ => (item, Kind(item)));
             if (!reporter.Run(p => UrlFetcher.FetchAsync(new UrlFetchRequest { Url = url, ExpectedSha256 = pin, CacheDirectory = cacheRoot, Offline = Offline }, p, CancellationToken),
                     out var r))
             {
@@ -107,6 +110,7 @@ public sealed class FetchUrls : RmkTask
         }
 
         Fetched = [.. fetched];
+        Log.LogMessageFromResources(MessageImportance.High, "UrlsSummary", results.Count, results.Count(r => !r.FromCache), Bytes(results.Sum(r => r.Size)));
         if (LockedMode)
         {
             return;

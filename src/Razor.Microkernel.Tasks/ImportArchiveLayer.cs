@@ -24,13 +24,15 @@ public sealed class ImportArchiveLayer : LayerTask
     [Output]
     public string[] TopLevelNames { get; private set; } = [];
 
+    private string Kind => Mcollective ? "McollectiveArchive" : "OverlayArchive";
+
     protected override bool Write(LayerWriter writer)
     {
         var display = Archive.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : Archive.ItemSpec;
         var source = Archive.GetMetadata("FullPath");
         if (!File.Exists(source))
         {
-            Log.LogErrorWithCodeFromResources("ArchiveMissing", Archive.ItemSpec);
+            LogItemError(Archive, Kind, "ArchiveMissing", Archive.ItemSpec);
             return false;
         }
 
@@ -39,7 +41,7 @@ public sealed class ImportArchiveLayer : LayerTask
         if (!string.IsNullOrWhiteSpace(destinationText) && destinationText.Trim() != "/"
             && !ImagePath.TryNormalize(destinationText, out destination, out var reason))
         {
-            Log.LogErrorWithCodeFromResources("InvalidImagePath", "OverlayArchive", Archive.ItemSpec, destinationText, reason);
+            LogItemError(Archive, Kind, "InvalidImagePath", Kind, Archive.ItemSpec, destinationText, reason);
             return false;
         }
 
@@ -62,7 +64,7 @@ public sealed class ImportArchiveLayer : LayerTask
         }
         catch (InvalidAttributeException e)
         {
-            Log.LogErrorWithCodeFromResources("InvalidAttribute", "OverlayArchive", Archive.ItemSpec, e.Attribute, e.Value, e.Reason);
+            LogItemError(Archive, Kind, "InvalidAttribute", Kind, Archive.ItemSpec, e.Attribute, e.Value, e.Reason);
             return false;
         }
 
@@ -77,7 +79,7 @@ public sealed class ImportArchiveLayer : LayerTask
         }
         catch (McollectiveArchiveException e)
         {
-            Log.LogErrorWithCodeFromResources("McollectiveArchiveShape", display, e.Found);
+            LogItemError(Archive, Kind, "McollectiveArchiveShape", display, e.Found);
         }
         catch (UnsafeArchiveEntryException e)
         {
@@ -90,24 +92,24 @@ public sealed class ImportArchiveLayer : LayerTask
             };
             if (resource == "ArchiveEntryEscapes")
             {
-                Log.LogErrorWithCodeFromResources(resource, display, "/" + destination, e.Message);
+                LogItemError(Archive, Kind, resource, display, "/" + destination, e.Message);
             }
             else
             {
-                Log.LogErrorWithCodeFromResources(resource, display, e.Message);
+                LogItemError(Archive, Kind, resource, display, e.Message);
             }
         }
         catch (FormatLimitException e)
         {
-            Log.LogErrorWithCodeFromResources("ArchiveLimit", display, e.Message);
+            LogItemError(Archive, Kind, "ArchiveLimit", display, e.Message);
         }
         catch (ArchiveFormatException e)
         {
-            Log.LogErrorWithCodeFromResources("ArchiveMalformed", display, e.Message);
+            LogItemError(Archive, Kind, "ArchiveMalformed", display, e.Message);
         }
         catch (InvalidImagePathException e)
         {
-            Log.LogErrorWithCodeFromResources("ArchiveEntryEscapes", display, "/" + destination, e.Message);
+            LogItemError(Archive, Kind, "ArchiveEntryEscapes", display, "/" + destination, e.Message);
         }
 
         return false;

@@ -45,14 +45,14 @@ public sealed class InstallGems : LayerTask
         if (!string.IsNullOrWhiteSpace(InstallMode) && !InstallMode.Trim().Equals("Preinstall", StringComparison.OrdinalIgnoreCase)
             && !InstallMode.Trim().Equals("BootTime", StringComparison.OrdinalIgnoreCase))
         {
-            Log.LogErrorWithCodeFromResources("InvalidGemInstallMode", InstallMode);
+            LogPropertyError("GemInstallMode", "InvalidGemInstallMode", InstallMode);
             return false;
         }
 
         var parts = RubyVersion.Trim().Split('.');
         if (parts.Length < 2 || !parts.All(p => p.Length > 0 && p.All(char.IsAsciiDigit)))
         {
-            Log.LogErrorWithCodeFromResources("InvalidRubyVersion", RubyVersion);
+            LogPropertyError("RubyVersion", "InvalidRubyVersion", RubyVersion);
             return false;
         }
 
@@ -66,18 +66,18 @@ public sealed class InstallGems : LayerTask
         }
         catch (InvalidImagePathException e)
         {
-            Log.LogErrorWithCodeFromResources("InvalidImagePath", "property", "GemHome/GemBinDir", e.ImagePathText, e.Reason);
+            LogPropertyError(string.IsNullOrWhiteSpace(GemHome) ? "GemBinDir" : "GemHome", "InvalidImagePath", "property", "GemHome/GemBinDir", e.ImagePathText, e.Reason);
             return false;
         }
 
         foreach (var gem in Gems.Where(g => !File.Exists(g.GetMetadata("FullPath"))))
         {
-            Log.LogErrorWithCodeFromResources("SourceFileMissing", "Gem", gem.ItemSpec);
+            LogItemError(gem, "Gem", "SourceFileMissing", "Gem", gem.ItemSpec);
         }
 
         if (RubyGems is not null && !File.Exists(RubyGems.GetMetadata("FullPath")))
         {
-            Log.LogErrorWithCodeFromResources("SourceFileMissing", "RubyGems", RubyGems.ItemSpec);
+            LogItemError(RubyGems, "RubyGems", "SourceFileMissing", "RubyGems", RubyGems.ItemSpec);
         }
 
         if (Log.HasLoggedErrors)
@@ -109,7 +109,7 @@ public sealed class InstallGems : LayerTask
             var sources = Gems.Select(g =>
             {
                 var prebuilt = g.GetMetadata("PrebuiltExtensions");
-                return GemSource.FromFile(g.GetMetadata("FullPath"), string.IsNullOrWhiteSpace(prebuilt) ? null : Path.GetFullPath(prebuilt)) with { DisplayName = g.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : g.ItemSpec };
+                return GemSource.FromFile(g.GetMetadata("FullPath"), string.IsNullOrWhiteSpace(prebuilt) ? null : Path.GetFullPath(prebuilt)) with { DisplayName = Display(g) };
             }).ToList();
             var options = new GemInstallOptions
             {
@@ -123,6 +123,12 @@ public sealed class InstallGems : LayerTask
             if (string.Equals(InstallMode?.Trim(), "BootTime", StringComparison.OrdinalIgnoreCase))
             {
                 GemInstaller.Stage(sources, writer, GemInstaller.DefaultStagingDir, options);
+                foreach (var g in Gems)
+                {
+                    Log.LogMessageFromResources(MessageImportance.Normal, "GemStaged", Path.GetFileNameWithoutExtension(g.GetMetadata("RmkName") is { Length: > 0 } n ? n : g.ItemSpec),
+                        Bytes(new FileInfo(g.GetMetadata("FullPath")).Length), "/" + GemInstaller.DefaultStagingDir);
+                }
+
                 Log.LogMessageFromResources(MessageImportance.Normal, "GemsStaged", sources.Count, "/" + GemInstaller.DefaultStagingDir);
                 return true;
             }
@@ -134,44 +140,54 @@ public sealed class InstallGems : LayerTask
                 item.SetMetadata("Version", i.Specification.Version.ToString());
                 item.SetMetadata("Platform", i.Specification.Platform);
                 item.SetMetadata("GemFolder", "/" + i.GemFolder);
-                Log.LogMessageFromResources(MessageImportance.Normal, "GemInstalled", i.Specification.Name, i.Specification.Version, "/" + i.GemFolder);
+                Log.LogMessageFromResources(MessageImportance.Normal, "GemInstalled", i.Specification.FullName, "/" + i.GemFolder);
                 return (ITaskItem)item;
             }).ToArray();
             return true;
         }
         catch (GemDependencyException e)
         {
-            Log.LogErrorWithCodeFromResources("GemDependencies", string.Join("; ", e.Unmet.Select(u => u.ToString())));
+            LogGemError(e.Unmet.Count > 0 ? e.Unmet[0].Gem : null, "GemDependencies", string.Join("; ", e.Unmet.Select(u => u.ToString())));
         }
         catch (GemChecksumException e)
         {
-            Log.LogErrorWithCodeFromResources("GemChecksum", e.Gem, e.Algorithm, e.Entry, e.Expected, e.Actual);
+            LogGemError(e.Gem, "GemChecksum", e.Gem, e.Algorithm, e.Entry, e.Expected, e.Actual);
         }
         catch (GemUnsafeEntryException e)
         {
-            Log.LogErrorWithCodeFromResources("GemUnsafeEntry", e.Gem, e.Entry ?? "", e.Reason);
+            LogGemError(e.Gem, "GemUnsafeEntry", e.Gem, e.Entry ?? "", e.Reason);
         }
         catch (GemUnsupportedException e)
         {
-            Log.LogErrorWithCodeFromResources("GemUnsupported", e.Gem, e.Reason);
+            LogGemError(e.Gem, "GemUnsupported", e.Gem, e.Reason);
         }
         catch (GemLimitException e)
         {
-            Log.LogErrorWithCodeFromResources("GemLimit", e.Gem, e.Message);
+            LogGemError(e.Gem, "GemLimit", e.Gem, e.Message);
         }
         catch (GemException e)
         {
-            Log.LogErrorWithCodeFromResources("GemMalformed", e.Gem, e.Message);
+            LogGemError(e.Gem, "GemMalformed", e.Gem, e.Message);
         }
         catch (RubyGemsTarballException e)
         {
-            Log.LogErrorWithCodeFromResources("RubyGemsMalformed", RubyGems?.ItemSpec ?? "", e.Message);
+            LogItemError(RubyGems, "RubyGems", "RubyGemsMalformed", RubyGems?.ItemSpec ?? "", e.Message);
         }
         catch (LayerConflictException e)
         {
-            Log.LogErrorWithCodeFromResources("GemConflict", e.PathInImage, e.Reason);
+            LogItemError(null, "Gem", "GemConflict", e.PathInImage, e.Reason);
         }
 
         return false;
+    }
+
+    /// <summary>The Gem item a gem's messages name (its path, URL or NAME-VERSION), for the error's location.</summary>
+    private static string Display(ITaskItem g) => g.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : g.ItemSpec;
+
+    private void LogGemError(string? gem, string resource, params object?[] args)
+    {
+        var item = gem is null ? null : Gems.FirstOrDefault(g => Display(g) == gem)
+            ?? Gems.FirstOrDefault(g => string.Equals(Path.GetFileNameWithoutExtension(g.GetMetadata("RmkName") is { Length: > 0 } n ? n : g.ItemSpec), gem, StringComparison.Ordinal));
+        LogItemError(item, "Gem", resource, args);
     }
 }

@@ -11,6 +11,9 @@ public abstract class LayerTask : RmkTask
     [Required]
     public string Layer { get; set; } = string.Empty;
 
+    /// <summary>How messages name the layer ("extension ruby.tcz", "settings"); default: its file name.</summary>
+    public string? LayerName { get; set; }
+
     /// <summary>Entries written.</summary>
     [Output]
     public int EntryCount { get; private set; }
@@ -35,7 +38,8 @@ public abstract class LayerTask : RmkTask
                 EntryCount = writer.EntryCount;
                 ContentBytes = writer.ContentBytes;
             });
-            Log.LogMessageFromResources(MessageImportance.High, "LayerSummary", Path.GetFileName(Layer), EntryCount, Bytes(ContentBytes));
+            Log.LogMessageFromResources(MessageImportance.High, "LayerSummary", string.IsNullOrWhiteSpace(LayerName) ? Path.GetFileName(Layer) : LayerName,
+                EntryCount, Bytes(ContentBytes));
         }
         catch (LayerAbandonedException)
         {

@@ -1,23 +1,61 @@
-using Microsoft.Build.Utilities;
+using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats.Mcollective;
 
 namespace Razor.Microkernel.Tasks;
 
-/// <summary>Reports MCollective configuration problems with one code per kind. Messages never hold a secret.</summary>
+/// <summary>
+/// Reports MCollective configuration problems with one code per kind, at what caused them: the
+/// McollectiveSetting item that gives the key (the last one, which wins), else the Mcollective* property that
+/// sets it, else the secrets file for its own problems, else the project. Messages never hold a secret.
+/// </summary>
 internal static class McollectiveProblems
 {
     private static readonly HashSet<ServerConfigProblemKind> WarningKinds = [ServerConfigProblemKind.GeneratedPsk, ServerConfigProblemKind.SuspiciousPluginKey];
 
-    public static void Log(TaskLoggingHelper log, ServerConfigProblem problem, bool asWarning)
+    private static readonly HashSet<ServerConfigProblemKind> SecretsFileKinds =
+        [ServerConfigProblemKind.SecretsFileSyntax, ServerConfigProblemKind.SecretsFileUnknownKey, ServerConfigProblemKind.SecretsFileDuplicateKey];
+
+    /// <summary>The property that sets each server.cfg key.</summary>
+    private static readonly Dictionary<string, string> Properties = new(StringComparer.Ordinal)
     {
-        var text = problem.Suggestion is null ? problem.Message : $"{problem.Message} {problem.Suggestion}";
-        if (asWarning || WarningKinds.Contains(problem.Kind))
+        [ServerConfigKeys.StompHost] = "McollectiveStompHost",
+        [ServerConfigKeys.StompPort] = "McollectiveStompPort",
+        [ServerConfigKeys.StompUser] = "McollectiveStompUser",
+        [ServerConfigKeys.Identity] = "McollectiveIdentity",
+        [ServerConfigKeys.Collectives] = "McollectiveCollectives",
+        [ServerConfigKeys.MainCollective] = "McollectiveMainCollective",
+        [ServerConfigKeys.LogLevel] = "McollectiveLogLevel",
+        [ServerConfigKeys.LibDir] = "McollectiveLibDir",
+        [ServerConfigKeys.Yaml] = "McollectiveFactsPath",
+    };
+
+    public static void Log(RmkTask task, ServerConfigProblem problem, bool asWarning, IReadOnlyList<ITaskItem>? settings = null, string? secretsFile = null)
+    {
+        // The message already names the suggestion ("did you mean 'loglevel'?").
+        var text = problem.Message;
+        var warning = asWarning || WarningKinds.Contains(problem.Kind);
+        var resource = "Mco" + problem.Kind;
+        var setting = settings?.LastOrDefault(s => string.Equals(s.ItemSpec.Trim(), problem.Key, StringComparison.OrdinalIgnoreCase));
+        if (setting is not null)
         {
-            log.LogWarningWithCodeFromResources("Mco" + problem.Kind, text);
+            var key = setting.ItemSpec.Trim();
+            var message = text.StartsWith($"'{key}' ", StringComparison.Ordinal) ? $"McollectiveSetting {text}" : $"McollectiveSetting '{key}': {text}";
+            if (warning)
+            {
+                task.LogItemWarning(setting, "McollectiveSetting", resource, message);
+            }
+            else
+            {
+                task.LogItemError(setting, "McollectiveSetting", resource, message);
+            }
+        }
+        else if (Properties.TryGetValue(problem.Key, out var property))
+        {
+            task.LogPropertyDiagnostic(warning, property, resource, $"{property}: {text}");
         }
         else
         {
-            log.LogErrorWithCodeFromResources("Mco" + problem.Kind, text);
+            task.LogFileDiagnostic(warning, SecretsFileKinds.Contains(problem.Kind) ? secretsFile : null, resource, text);
         }
     }
 }
@@ -48,7 +86,7 @@ public sealed class McollectiveFingerprint : RmkTask
         {
             foreach (var p in e.Problems)
             {
-                McollectiveProblems.Log(Log, p, asWarning: false);
+                McollectiveProblems.Log(this, p, asWarning: false, secretsFile: SecretsFile);
             }
 
             return;

@@ -56,7 +56,7 @@ public sealed class PackOverlay : RmkTask
         if (!string.IsNullOrWhiteSpace(CompressionLevel)
             && (!int.TryParse(CompressionLevel.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out level) || level > 9))
         {
-            Log.LogErrorWithCodeFromResources("InvalidCompressionLevel", CompressionLevel);
+            LogPropertyError("OverlayCompressionLevel", "InvalidCompressionLevel", CompressionLevel);
             return;
         }
 
@@ -74,7 +74,7 @@ public sealed class PackOverlay : RmkTask
         }
         catch (OverlayCopySourceException e)
         {
-            Log.LogErrorWithCodeFromResources("OverlayCopySource", "/" + e.SourcePath, e.Reason);
+            LogItemError(Copies.FirstOrDefault(c => c.ItemSpec.Trim().Trim('/') == e.SourcePath), "OverlayCopy", "OverlayCopySource", "/" + e.SourcePath, e.Reason);
             return;
         }
         catch (ArchiveFormatException e)
@@ -92,11 +92,11 @@ public sealed class PackOverlay : RmkTask
         {
             if (c.Kind == ConflictKind.SamePath)
             {
-                Log.LogWarningWithCodeFromResources("MergeSamePath", "/" + c.Path, c.WinnerLayer, LayerWriter.Describe(c.WinnerType), c.LoserLayer, LayerWriter.Describe(c.LoserType));
+                LogFileDiagnostic(true, null, "MergeSamePath", "/" + c.Path, c.WinnerLayer, LayerWriter.Describe(c.WinnerType), c.LoserLayer, LayerWriter.Describe(c.LoserType));
             }
             else
             {
-                Log.LogWarningWithCodeFromResources("MergeBelowNonDirectory", c.DroppedEntries, c.LoserLayer, "/" + c.Path, c.WinnerLayer, LayerWriter.Describe(c.WinnerType));
+                LogFileDiagnostic(true, null, "MergeBelowNonDirectory", c.DroppedEntries, c.LoserLayer, "/" + c.Path, c.WinnerLayer, LayerWriter.Describe(c.WinnerType));
             }
         }
 
@@ -107,8 +107,16 @@ public sealed class PackOverlay : RmkTask
 
         EntryCount = result.Merge.Entries.Count;
         CompressedBytes = result.CompressedBytes;
-        Log.LogMessageFromResources(MessageImportance.High, "PackSummary", EntryCount, Bytes(result.Merge.Summaries.Sum(s => s.Bytes)),
-            layers.Count, OutputFile, Bytes(CompressedBytes));
+        // -v:n: every layer that went in, with its file; then the one line MSBuild's loggers know as the project's
+        // output ("NAME -> path"), which the terminal logger shows after "succeeded".
+        foreach (var (s, item) in result.Merge.Summaries.Zip(Layers))
+        {
+            var dropped = s.Dropped > 0 ? Log.FormatResourceString("PackLayerDropped", s.Dropped) : string.Empty;
+            Log.LogMessageFromResources(MessageImportance.Normal, "PackLayer", s.Name, s.Entries, Bytes(s.Bytes), dropped, Relative(item.GetMetadata("FullPath")));
+        }
+
+        Log.LogMessageFromResources(MessageImportance.High, "PackSummary", ProjectName, OutputFile, EntryCount, Bytes(result.Merge.Summaries.Sum(s => s.Bytes)),
+            layers.Count, Bytes(CompressedBytes));
     }
 
     private void WriteReport(PackResult result)
@@ -118,7 +126,7 @@ public sealed class PackOverlay : RmkTask
         var info = new OverlayReportInfo
         {
             OverlayFileName = Path.GetFileName(OutputFile),
-            ProjectName = Path.GetFileNameWithoutExtension(BuildEngine?.ProjectFileOfTaskNode ?? string.Empty),
+            ProjectName = ProjectName,
             CompressedBytes = result.CompressedBytes,
             Extensions = Extensions.Select(e => new ReportPackage(e.GetMetadata("Name"), string.Empty, e.GetMetadata("Sha256"),
                 long.TryParse(e.GetMetadata("Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : 0)).ToList(),

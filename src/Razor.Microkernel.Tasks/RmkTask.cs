@@ -10,7 +10,7 @@ namespace Razor.Microkernel.Tasks;
 /// Base of every task: messages come from Strings.resx with their RMK codes, Ctrl+C cancels through a
 /// token the library honours, and a cancelled or failed task returns false with a coded error.
 /// </summary>
-public abstract class RmkTask : Task, ICancelableTask
+public abstract partial class RmkTask : Task, ICancelableTask
 {
     internal static readonly ResourceManager Strings = new("Razor.Microkernel.Tasks.Strings", typeof(RmkTask).Assembly);
 
@@ -93,11 +93,11 @@ public abstract class RmkTask : Task, ICancelableTask
             }
             catch (InvalidImagePathException e)
             {
-                Log.LogErrorWithCodeFromResources("InvalidImagePath", "OverlayCopy", c.ItemSpec, e.ImagePathText, e.Reason);
+                LogItemError(c, "OverlayCopy", "InvalidImagePath", "OverlayCopy", c.ItemSpec, e.ImagePathText, e.Reason);
             }
             catch (InvalidAttributeException e)
             {
-                Log.LogErrorWithCodeFromResources("InvalidAttribute", "OverlayCopy", c.ItemSpec, e.Attribute, e.Value, e.Reason);
+                LogItemError(c, "OverlayCopy", "InvalidAttribute", "OverlayCopy", c.ItemSpec, e.Attribute, e.Value, e.Reason);
             }
         }
 

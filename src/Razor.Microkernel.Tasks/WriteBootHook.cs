@@ -36,7 +36,8 @@ public sealed class WriteBootHook : LayerTask
         }
         catch (InvalidBootCommandException e)
         {
-            Log.LogErrorWithCodeFromResources("InvalidBootCommand", e.Command.ReplaceLineEndings(" "), e.Reason);
+            LogItemError(Commands.FirstOrDefault(c => (c.GetMetadata("Command") is { Length: > 0 } command ? command : c.ItemSpec) == e.Command), "MicrokernelBootCommand",
+                "InvalidBootCommand", e.Command.ReplaceLineEndings(" "), e.Reason);
             return false;
         }
     }

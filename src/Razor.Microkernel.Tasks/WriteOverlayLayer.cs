@@ -26,14 +26,14 @@ public sealed class WriteOverlayLayer : LayerTask
             var destination = item.GetMetadata("Destination");
             if (string.IsNullOrWhiteSpace(destination))
             {
-                Log.LogErrorWithCodeFromResources("OverlayFileNoDestination", item.ItemSpec);
+                LogItemError(item, "OverlayFile", "OverlayFileNoDestination", item.ItemSpec);
                 continue;
             }
 
             var source = item.GetMetadata("FullPath");
             if (!File.Exists(source))
             {
-                Log.LogErrorWithCodeFromResources("SourceFileMissing", "OverlayFile", item.ItemSpec);
+                LogItemError(item, "OverlayFile", "SourceFileMissing", "OverlayFile", item.ItemSpec);
                 continue;
             }
 
@@ -53,7 +53,7 @@ public sealed class WriteOverlayLayer : LayerTask
             var target = item.GetMetadata("LinkTarget");
             if (string.IsNullOrEmpty(target))
             {
-                Log.LogErrorWithCodeFromResources("OverlaySymlinkNoTarget", item.ItemSpec);
+                LogItemError(item, "OverlaySymlink", "OverlaySymlinkNoTarget", item.ItemSpec);
                 continue;
             }
 
@@ -62,7 +62,7 @@ public sealed class WriteOverlayLayer : LayerTask
 
         foreach (var group in plan.GroupBy(p => p.Path, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
-            Log.LogErrorWithCodeFromResources("DuplicateImagePath", "/" + group.Key,
+            LogItemError(group.Last().Item, group.Last().Kind, "DuplicateImagePath", "/" + group.Key,
                 string.Join(", ", group.Select(p => $"{p.Kind} '{p.Item.ItemSpec}'")));
         }
 
@@ -96,7 +96,7 @@ public sealed class WriteOverlayLayer : LayerTask
             }
             catch (LayerConflictException e)
             {
-                Log.LogErrorWithCodeFromResources("LayerConflict", p.Kind, p.Item.ItemSpec, "/" + p.Path, e.Reason);
+                LogItemError(p.Item, p.Kind, "LayerConflict", p.Kind, p.Item.ItemSpec, "/" + p.Path, e.Reason);
             }
         }
 
@@ -107,7 +107,7 @@ public sealed class WriteOverlayLayer : LayerTask
     {
         if (!ImagePath.TryNormalize(imagePath, out var path, out var reason))
         {
-            Log.LogErrorWithCodeFromResources("InvalidImagePath", kind, item.ItemSpec, imagePath, reason);
+            LogItemError(item, kind, "InvalidImagePath", kind, item.ItemSpec, imagePath, reason);
             return;
         }
 
@@ -121,7 +121,7 @@ public sealed class WriteOverlayLayer : LayerTask
         }
         catch (InvalidAttributeException e)
         {
-            Log.LogErrorWithCodeFromResources("InvalidAttribute", kind, item.ItemSpec, e.Attribute, e.Value, e.Reason);
+            LogItemError(item, kind, "InvalidAttribute", kind, item.ItemSpec, e.Attribute, e.Value, e.Reason);
         }
     }
 

@@ -47,7 +47,7 @@ public sealed class WriteServerCfg : LayerTask
     {
         if (!Enum.TryParse<MicrokernelFlavor>(Flavor, ignoreCase: true, out var flavor) || !Enum.IsDefined(flavor))
         {
-            Log.LogErrorWithCodeFromResources("InvalidFlavor", Flavor);
+            LogPropertyError("MicrokernelFlavor", "InvalidFlavor", Flavor);
             return false;
         }
 
@@ -58,7 +58,7 @@ public sealed class WriteServerCfg : LayerTask
         }
         catch (InvalidImagePathException e)
         {
-            Log.LogErrorWithCodeFromResources("InvalidImagePath", "property", "McollectiveConfigPath", e.ImagePathText, e.Reason);
+            LogPropertyError("McollectiveConfigPath", "InvalidImagePath", "property", "McollectiveConfigPath", e.ImagePathText, e.Reason);
             return false;
         }
 
@@ -72,12 +72,12 @@ public sealed class WriteServerCfg : LayerTask
                 : McollectiveSecretPolicy.Apply(secrets, flavor, () => previousPsk);
             foreach (var w in policy.Warnings)
             {
-                McollectiveProblems.Log(Log, w, asWarning: true);
+                McollectiveProblems.Log(this, w, asWarning: true, Settings, SecretsFile);
             }
 
             foreach (var e in policy.Errors)
             {
-                McollectiveProblems.Log(Log, e, asWarning: false);
+                McollectiveProblems.Log(this, e, asWarning: false, Settings, SecretsFile);
             }
 
             if (policy.Errors.Count > 0)
@@ -112,7 +112,7 @@ public sealed class WriteServerCfg : LayerTask
                 policy.Secrets);
             foreach (var w in config.Warnings)
             {
-                McollectiveProblems.Log(Log, w, asWarning: true);
+                McollectiveProblems.Log(this, w, asWarning: true, Settings, SecretsFile);
             }
 
             McollectiveLayer.WriteSettings(writer, configPath, config, Facts.Select(f => (f.ItemSpec, f.GetMetadata("Value"))).ToList());
@@ -124,16 +124,16 @@ public sealed class WriteServerCfg : LayerTask
         {
             foreach (var p in e.Problems)
             {
-                McollectiveProblems.Log(Log, p, asWarning: false);
+                McollectiveProblems.Log(this, p, asWarning: false, Settings, SecretsFile);
             }
         }
         catch (FactsFileException e)
         {
-            Log.LogErrorWithCodeFromResources("InvalidFact", e.FactName, e.Reason);
+            LogItemError(Facts.LastOrDefault(f => f.ItemSpec.Trim() == e.FactName), "McollectiveFact", "InvalidFact", e.FactName, e.Reason);
         }
         catch (LayerConflictException e)
         {
-            Log.LogErrorWithCodeFromResources("LayerConflict", "McollectiveFactsPath", FactsPath ?? "", "/" + e.PathInImage, e.Reason);
+            LogPropertyError("McollectiveFactsPath", "LayerConflict", "McollectiveFactsPath", FactsPath ?? "", "/" + e.PathInImage, e.Reason);
         }
 
         return false;

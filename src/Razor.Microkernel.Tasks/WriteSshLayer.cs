@@ -20,7 +20,7 @@ public sealed class WriteSshLayer : LayerTask
     {
         foreach (var missing in AuthorizedKeys.Concat(HostKeys).Where(k => !File.Exists(k.GetMetadata("FullPath"))))
         {
-            Log.LogErrorWithCodeFromResources("SourceFileMissing", "SSH key", missing.ItemSpec);
+            LogItemError(missing, AuthorizedKeys.Contains(missing) ? "SshAuthorizedKey" : "SshHostKey", "SourceFileMissing", "SSH key", missing.ItemSpec);
         }
 
         if (Log.HasLoggedErrors)
@@ -37,7 +37,7 @@ public sealed class WriteSshLayer : LayerTask
         }
         catch (SshKeyException e)
         {
-            Log.LogErrorWithCodeFromResources("SshPrivateKeyAsAuthorized", e.Key);
+            LogItemError(AuthorizedKeys.FirstOrDefault(k => k.ItemSpec == e.Key), "SshAuthorizedKey", "SshPrivateKeyAsAuthorized", e.Key);
             return false;
         }
 
