@@ -228,13 +228,11 @@ internal static class ColdBuildBenchmark
             }
         }
 
-        var peak = memory.Count == 0 ? 0 : memory.Max(m => Math.Max(m.TreePeakKb, m.MaxRssKb)) * 1024;
-        if (memory.Count > 0)
-        {
-            Console.WriteLine();
-            Console.WriteLine($"Peak memory of the sample's cold build: {Mib(peak / 1024)} MiB = {peak / 1_000_000} MB (target ≤ {TargetPeakBytes / 1_000_000} MB: " +
-                $"{(peak <= TargetPeakBytes ? "met" : "MISSED")}).");
-        }
+        // The peak over every cold build of the sample: the sampled tree, and each timed run's largest process.
+        var peak = memory.Select(m => Math.Max(m.TreePeakKb, m.MaxRssKb)).Concat(oursC.Samples.Select(s => s.MaxRssKb)).Max() * 1024;
+        Console.WriteLine();
+        Console.WriteLine($"Peak memory of the sample's cold build: {Mib(peak / 1024)} MiB = {peak / 1_000_000} MB, the highest of the sampled trees and of the " +
+            $"timed runs' largest process (target ≤ {TargetPeakBytes / 1_000_000} MB: {(peak <= TargetPeakBytes ? "met" : "MISSED")}).");
 
         Console.WriteLine();
         foreach (var c in contenders)
