@@ -1,7 +1,7 @@
 using System.Globalization;
 using Razor.Microkernel.Bench;
 
-// Razor.Microkernel.Bench: benchmarks of the overlay packer. Exit code 0 whenever the benchmark ran, met
+// Razor.Microkernel.Bench: benchmarks of the overlay packer and of a cold build of the sample. Exit code 0 whenever the benchmark ran, met
 // its targets or not (the figures say that); 1 when it could not run; 2 on bad arguments.
 const string Usage = """
     usage: Razor.Microkernel.Bench <command> [options]
@@ -15,6 +15,9 @@ const string Usage = """
                       --size-mb N (45, the overlay)  --core-mb N (16, Core's root before gzip)  --reps N (5)
                       --layers N (4)  --seed N  --work DIR  --keep
       iso-child CORE_ISO OUTPUT LAYER...   (used by iso) build once and print this process's peak RSS
+      cold-build    cold `dotnet build` of samples/RazorMicrokernel from a loopback mirror vs bench/Build/manual-build.sh
+                    (wget, md5sum, unsquashfs, gem, tar czf), minus an empty project's cold build; and its peak memory
+                      --reps N (5)  --scale X (1.0, input sizes)  --memory-runs N (2)  --profile  --seed N  --repo DIR  --work DIR  --keep
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -46,7 +49,7 @@ try
             return 2;
         }
 
-        options[args[i][2..]] = args[i] == "--keep" ? "true" : i + 1 < args.Length ? args[++i] : "";
+        options[args[i][2..]] = args[i] is "--keep" or "--profile" ? "true" : i + 1 < args.Length ? args[++i] : "";
     }
 
     long Number(string name, long fallback) => options.TryGetValue(name, out var v) ? long.Parse(v, CultureInfo.InvariantCulture) : fallback;
@@ -72,6 +75,11 @@ try
             case "iso":
                 IsoBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
                 break;
+            case "cold-build":
+                ColdBuildBenchmark.Run(work, options.TryGetValue("repo", out var repo) ? Path.GetFullPath(repo) : FindRepo(), (int)Number("reps", 5), seed,
+                    options.TryGetValue("scale", out var scale) ? double.Parse(scale, CultureInfo.InvariantCulture) : 1.0, (int)Number("memory-runs", 2),
+                    options.ContainsKey("profile"));
+                break;
             default:
                 Console.Error.WriteLine($"unknown command '{args[0]}'\n{Usage}");
                 return 2;
@@ -91,4 +99,21 @@ catch (Exception e) when (e is IOException or InvalidOperationException or Unaut
 {
     Console.Error.WriteLine($"benchmark failed: {e}");
     return 1;
+}
+
+// The repository (the folder with Razor.Microkernel.Sdk.sln) above the current folder or this program.
+static string FindRepo()
+{
+    foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Razor.Microkernel.Sdk.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+    }
+
+    throw new InvalidOperationException("cannot find the repository (Razor.Microkernel.Sdk.sln); give --repo DIR");
 }
