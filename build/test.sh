@@ -9,7 +9,7 @@ declare -A tools=(
   [tar]=tar [gzip]=gzip [bzip2]=bzip2 [xz]=xz-utils [stat]=coreutils
   [mksquashfs]=squashfs-tools [unsquashfs]=squashfs-tools
   [ruby]=ruby [gem]=ruby [busybox]=busybox-static [chromium]=chromium
-  [xorriso]=xorriso [cpio]=cpio [isohybrid]=syslinux-utils [/usr/lib/ISOLINUX/isolinux.bin]=isolinux
+  [xorriso]=xorriso [isoinfo]=genisoimage [cpio]=cpio [isohybrid]=syslinux-utils [/usr/lib/ISOLINUX/isolinux.bin]=isolinux
   [qemu-system-x86_64]=qemu-system-x86 [/boot/vmlinuz-*]=linux-image-amd64
 )
 # A tool is a command on PATH, or a file (a path, possibly a glob).

@@ -65,6 +65,9 @@ public class IsoTests
         Assert.Contains("etc/motd", listing);
         Assert.Contains("usr/local/mcollective -> /usr/local/tce.installed/mcollective-1.2.1", listing);
         Assert.Contains("append initrd=/boot/core.gz quiet razor.ip=10.0.0.1 loglevel=3", File.ReadAllText(x["boot/isolinux/isolinux.cfg"]));
+        // A Joliet tree too, as Razor's mkisofs -J: the same initrd through it (xorriso reading without Rock Ridge).
+        Tool.Run("xorriso", "-osirrox", "on", "-read_fs", "norock", "-indev", iso, "-extract", "/boot/core.gz", x["joliet-core.gz"]).EnsureSuccess("osirrox extract from Joliet");
+        Assert.Equal(initrd, File.ReadAllBytes(x["joliet-core.gz"]));
 
         var meta = File.ReadAllText(x["iso-metadata.yaml"]);
         Assert.Contains("iso_version: 0.9.1\n", meta);

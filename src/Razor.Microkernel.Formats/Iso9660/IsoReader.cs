@@ -8,8 +8,9 @@ namespace Razor.Microkernel.Formats.Iso9660;
 /// <summary>
 /// Reads an ISO 9660 image: the volume descriptors (primary, Joliet, El Torito boot record), then the
 /// directory tree, with Rock Ridge names and attributes (SUSP PX, NM, SL, PN, TF, CE, CL/RE) when the root
-/// carries an SP entry, else Joliet names when a Joliet descriptor exists, else plain ISO 9660 names. The tree
-/// is walked and validated once, on <see cref="Open(string, IsoLimits?)"/>; file bytes are read on demand
+/// carries an SP entry, else Joliet names when a Joliet descriptor exists, else plain ISO 9660 names (or the
+/// tree the caller names: <c>names</c> of <see cref="Open(string, IsoLimits?, IsoNameSource?)"/>). The tree
+/// is walked and validated once, on open; file bytes are read on demand
 /// with positional reads. Every malformation ends in one <see cref="IsoFormatException"/> with the byte
 /// offset, or a <see cref="FormatLimitException"/>: extents are bounds-checked, directories reached twice
 /// refused, names checked (empty, <c>.</c>, <c>..</c>, <c>/</c>, NUL, duplicates), sizes capped before use.
@@ -19,15 +20,17 @@ public sealed class IsoReader : IDisposable
     private const int Block = IsoBytes.BlockSize;
     private readonly PositionalSource _source;
     private readonly IsoLimits _limits;
+    private readonly IsoNameSource? _names;
     private readonly List<IsoEntry> _entries = [];
     private readonly Dictionary<string, IsoEntry> _byPath = new(StringComparer.Ordinal);
     private readonly HashSet<long> _visitedDirectories = [];
     private int _suspSkip;
 
-    private IsoReader(PositionalSource source, IsoLimits limits)
+    private IsoReader(PositionalSource source, IsoLimits limits, IsoNameSource? names)
     {
         _source = source;
         _limits = limits;
+        _names = names;
     }
 
     public string SystemId { get; private set; } = "";
@@ -49,22 +52,32 @@ public sealed class IsoReader : IDisposable
     /// <summary>Every entry but the root, parents before children, siblings in ordinal name order.</summary>
     public IReadOnlyList<IsoEntry> Entries => _entries;
 
-    public static IsoReader Open(string path, IsoLimits? limits = null)
+    /// <summary>Opens an image file. <paramref name="names"/> picks the tree to read (Rock Ridge on the primary
+    /// tree, the Joliet tree, or the primary tree's plain ISO 9660 names); an image without that tree is an
+    /// <see cref="IsoFormatException"/>. Null reads Rock Ridge when present, else Joliet, else ISO 9660.</summary>
+    public static IsoReader Open(string path, IsoLimits? limits = null, IsoNameSource? names = null)
     {
-        return Open(PositionalSource.FromFile(path, IsoError), limits);
+        return Open(PositionalSource.FromFile(path, IsoError), limits, names);
     }
 
-    /// <summary>Opens an image held in a readable, seekable stream (reads are serialised on it).</summary>
-    public static IsoReader Open(Stream stream, IsoLimits? limits = null, bool leaveOpen = false)
+    /// <summary>Opens an image held in a readable, seekable stream (reads are serialised on it);
+    /// <paramref name="names"/> as in <see cref="Open(string, IsoLimits?, IsoNameSource?)"/>.</summary>
+    public static IsoReader Open(Stream stream, IsoLimits? limits = null, bool leaveOpen = false, IsoNameSource? names = null)
     {
-        return Open(PositionalSource.FromStream(stream, leaveOpen, IsoError), limits);
+        return Open(PositionalSource.FromStream(stream, leaveOpen, IsoError), limits, names);
     }
 
     private static Exception IsoError(string reason, long offset) => new IsoFormatException(reason, offset);
 
-    private static IsoReader Open(PositionalSource source, IsoLimits? limits)
+    private static IsoReader Open(PositionalSource source, IsoLimits? limits, IsoNameSource? names)
     {
-        var reader = new IsoReader(source, limits ?? IsoLimits.Default);
+        if (names is { } n && !Enum.IsDefined(n))
+        {
+            source.Dispose();
+            throw new ArgumentOutOfRangeException(nameof(names), n, "not a name source");
+        }
+
+        var reader = new IsoReader(source, limits ?? IsoLimits.Default, names);
         try
         {
             reader.Load();
@@ -158,12 +171,22 @@ public sealed class IsoReader : IDisposable
         }
 
         DetectRockRidge(root);
-        if (HasRockRidge)
+        if (_names == IsoNameSource.RockRidge && !HasRockRidge)
+        {
+            throw new IsoFormatException("Rock Ridge names were asked for, but the primary tree has no Rock Ridge", primaryRootOffset);
+        }
+
+        if (_names == IsoNameSource.Joliet && jolietRoot is null)
+        {
+            throw new IsoFormatException("Joliet names were asked for, but the image has no Joliet volume descriptor", 16L * Block);
+        }
+
+        if (HasRockRidge && _names is null or IsoNameSource.RockRidge)
         {
             NameSource = IsoNameSource.RockRidge;
             Walk(root, "", 0, IsoNameSource.RockRidge);
         }
-        else if (jolietRoot is not null)
+        else if (jolietRoot is not null && _names is null or IsoNameSource.Joliet)
         {
             var jroot = ParseRecord(jolietRoot, jolietRootOffset);
             if (!jroot.IsDirectory)

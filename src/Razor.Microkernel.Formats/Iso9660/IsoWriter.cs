@@ -79,6 +79,11 @@ public sealed record IsoWriterOptions
 
     /// <summary>Largest boot image accepted (it is held in memory to be patched).</summary>
     public int MaxBootImageBytes { get; init; } = 16 << 20;
+
+    /// <summary>Add a Joliet tree (<c>mkisofs -J</c>): a supplementary volume descriptor (UCS-2 level 3) with its
+    /// own directories and path tables, naming the same file extents as the primary tree. See
+    /// <see cref="IsoWriter"/> for how names are mapped.</summary>
+    public bool Joliet { get; init; } = true;
 }
 
 /// <summary>
@@ -89,6 +94,19 @@ public sealed record IsoWriterOptions
 /// The output is written sequentially (never sought) and file contents are streamed from their openers; only
 /// the boot image is held in memory. ISO 9660 names are uppercase d-characters (up to 30 characters, as
 /// <c>mkisofs -l</c>), made unique per directory; real names come from Rock Ridge.
+/// <para>With <see cref="IsoWriterOptions.Joliet"/> (the default) a Joliet tree follows, as <c>mkisofs -J</c>
+/// writes it: the descriptor after the primary one (and the boot record), its path tables after the primary
+/// ones, its directories after the primary directories; files are written once and both trees point at them.
+/// Joliet names are the real names in UCS-2 (big-endian, no <c>;1</c> version, as genisoimage and xorriso),
+/// with each of <c>* / : ; ? \</c>, control characters, characters outside the BMP and trailing dots (which
+/// Linux and Windows drop when reading) replaced by <c>_</c>. A name longer than 64 UCS-2 characters is cut to
+/// 64, keeping its extension (the last <c>.</c> and up to 15 characters after it); when a changed name meets
+/// another name of the directory, <c>_1</c>, <c>_2</c>, … goes before the extension, the stem cut further to
+/// stay within 64. Names that need no change are never renamed; changed ones are settled in ordinal order of
+/// their real names, so the result is deterministic. (genisoimage cuts without keeping the extension and
+/// fails on a clash; xorriso numbers every clashing name.) Names compare ordinally, as in both tools.
+/// Symlinks have no Joliet form and are left out of the Joliet tree, as xorriso does (genisoimage lists them
+/// as empty files). The Joliet volume id is the volume id cut to 16 characters.</para>
 /// </summary>
 public static class IsoWriter
 {
@@ -137,6 +155,19 @@ public static class IsoWriter
 
         public List<RecordSu> Records { get; } = []; // directories: ".", "..", children (in order)
 
+        // Joliet tree (directories): its own extent and number; children without symlinks, in Joliet order.
+        public string JolietName { get; set; } = "";
+
+        public byte[] JolietId { get; set; } = [];
+
+        public long JolietBlock { get; set; }
+
+        public long JolietSize { get; set; }
+
+        public int JolietDirNumber { get; set; }
+
+        public List<Node> JolietChildren { get; } = [];
+
         public bool IsDirectory => Entry.Type == IsoEntryType.Directory;
 
         public string Path => Parent is null ? "" : Parent.Parent is null ? Name : Parent.Path + "/" + Name;
@@ -176,8 +207,13 @@ public static class IsoWriter
         private readonly List<Node> _directories = [];
         private readonly List<Node> _files = [];
         private readonly List<ContinuationArea> _areas = [];
+        private readonly List<Node> _jolietDirectories = [];
         private byte[] _pathTableL = [];
         private byte[] _pathTableM = [];
+        private byte[] _jolietPathTableL = [];
+        private byte[] _jolietPathTableM = [];
+        private long _jolietPathTableLBlock;
+        private long _jolietPathTableMBlock;
         private Node? _boot;
         private Node? _catalog;
         private long _pathTableLBlock;
@@ -238,6 +274,12 @@ public static class IsoWriter
 
             AssignIsoNames(_root);
             BuildRecords();
+            if (options.Joliet)
+            {
+                AssignJolietNames(_root);
+                CollectJolietDirectories();
+            }
+
             AssignBlocks();
         }
 
@@ -451,6 +493,120 @@ public static class IsoWriter
             }
 
             return b.ToString();
+        }
+
+        // ---- Joliet -------------------------------------------------------------------------------------
+
+        private const int JolietMaxName = 64;
+        private const int JolietMaxExtension = 16; // the dot and up to 15 characters
+
+        private static void AssignJolietNames(Node dir)
+        {
+            var children = dir.Children.Where(c => c.Entry.Type != IsoEntryType.Symlink).ToList();
+            children.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            var used = new HashSet<string>(StringComparer.Ordinal);
+            var changed = new List<(Node Node, string Mapped)>();
+            foreach (var c in children)
+            {
+                var mapped = JolietMap(c.Name);
+                if (mapped.Length <= JolietMaxName && mapped == c.Name)
+                {
+                    c.JolietName = mapped;
+                    used.Add(mapped);
+                }
+                else
+                {
+                    changed.Add((c, mapped));
+                }
+            }
+
+            foreach (var (c, mapped) in changed)
+            {
+                var dot = mapped.LastIndexOf('.');
+                var (stem, ext) = dot > 0 && mapped.Length - dot <= JolietMaxExtension ? (mapped[..dot], mapped[dot..]) : (mapped, "");
+                var candidate = NoTrailingDots(Truncate(stem, JolietMaxName - ext.Length) + ext);
+                var n = 1;
+                while (!used.Add(candidate))
+                {
+                    var suffix = "_" + n++.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    candidate = Truncate(stem, JolietMaxName - ext.Length - suffix.Length) + suffix + ext;
+                }
+
+                c.JolietName = candidate;
+            }
+
+            children.Sort((a, b) => string.CompareOrdinal(a.JolietName, b.JolietName));
+            foreach (var c in children)
+            {
+                c.JolietId = Encoding.BigEndianUnicode.GetBytes(c.JolietName);
+                dir.JolietChildren.Add(c);
+                if (c.IsDirectory)
+                {
+                    AssignJolietNames(c);
+                }
+            }
+        }
+
+        /// <summary>A name as Joliet can hold it: characters Joliet forbids, control characters, characters outside
+        /// UCS-2 (a surrogate pair becomes one <c>_</c>) and trailing dots replaced by <c>_</c>; not yet cut.</summary>
+        private static string JolietMap(string name)
+        {
+            var b = new StringBuilder(name.Length);
+            for (var i = 0; i < name.Length; i++)
+            {
+                var ch = name[i];
+                if (char.IsHighSurrogate(ch) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
+                {
+                    i++;
+                    b.Append('_');
+                }
+                else
+                {
+                    b.Append(ch is < ' ' or '*' or '/' or ':' or ';' or '?' or '\\' || char.IsSurrogate(ch) ? '_' : ch);
+                }
+            }
+
+            return NoTrailingDots(b.ToString());
+        }
+
+        private static string NoTrailingDots(string name)
+        {
+            var end = name.Length;
+            while (end > 0 && name[end - 1] == '.')
+            {
+                end--;
+            }
+
+            return end == name.Length ? name : name[..end] + new string('_', name.Length - end);
+        }
+
+        private void CollectJolietDirectories()
+        {
+            // Path-table order: breadth first, children in Joliet order.
+            var queue = new Queue<Node>();
+            queue.Enqueue(_root);
+            while (queue.Count > 0)
+            {
+                var d = queue.Dequeue();
+                d.JolietDirNumber = _jolietDirectories.Count + 1;
+                _jolietDirectories.Add(d);
+                foreach (var c in d.JolietChildren.Where(c => c.IsDirectory))
+                {
+                    queue.Enqueue(c);
+                }
+            }
+        }
+
+        private static int JolietRecordLength(int idLength) => 33 + idLength + ((idLength & 1) == 0 ? 1 : 0);
+
+        private static IEnumerable<(Node Target, byte[] Id)> JolietRecords(Node d)
+        {
+            yield return (d, [0]);
+            yield return (d.Parent ?? d, [1]);
+            foreach (var c in d.JolietChildren)
+            {
+                yield return (c, c.JolietId);
+            }
         }
 
         // ---- Rock Ridge ---------------------------------------------------------------------------------
@@ -695,12 +851,19 @@ public static class IsoWriter
 
         private void AssignBlocks()
         {
-            var next = 16L + 1 + (_boot is null ? 0 : 1) + 1; // PVD, boot record, terminator
+            var next = 16L + 1 + (_boot is null ? 0 : 1) + (options.Joliet ? 1 : 0) + 1; // PVD, boot record, Joliet SVD, terminator
             BuildPathTables();
             _pathTableLBlock = next;
             next += Blocks(_pathTableL.Length);
             _pathTableMBlock = next;
             next += Blocks(_pathTableM.Length);
+            if (options.Joliet)
+            {
+                _jolietPathTableLBlock = next;
+                next += Blocks(_jolietPathTableL.Length);
+                _jolietPathTableMBlock = next;
+                next += Blocks(_jolietPathTableM.Length);
+            }
             if (_catalog is not null)
             {
                 _catalogBlock = next++;
@@ -723,6 +886,25 @@ public static class IsoWriter
 
                 d.Size = Blocks(size) * Block;
                 d.Block = next;
+                next += Blocks(size);
+            }
+
+            foreach (var d in _jolietDirectories)
+            {
+                var size = 0L;
+                foreach (var (_, id) in JolietRecords(d))
+                {
+                    var length = JolietRecordLength(id.Length);
+                    if ((size % Block) + length > Block)
+                    {
+                        size = ((size / Block) + 1) * Block;
+                    }
+
+                    size += length;
+                }
+
+                d.JolietSize = Blocks(size) * Block;
+                d.JolietBlock = next;
                 next += Blocks(size);
             }
 
@@ -783,44 +965,49 @@ public static class IsoWriter
 
         private void BuildPathTables()
         {
-            var size = 0;
-            foreach (var d in _directories)
+            (_pathTableL, _pathTableM) = PathTables(_directories, d => d.IsoId, d => d.Block, d => d.DirNumber);
+            if (options.Joliet)
             {
-                var idLen = d == _root ? 1 : d.IsoId.Length;
+                (_jolietPathTableL, _jolietPathTableM) = PathTables(_jolietDirectories, d => d.JolietId, d => d.JolietBlock, d => d.JolietDirNumber);
+            }
+        }
+
+        private PathTablePair PathTables(List<Node> directories, Func<Node, byte[]> idOf, Func<Node, long> blockOf, Func<Node, int> numberOf)
+        {
+            if (directories.Count > 0xFFFF)
+            {
+                throw new IsoWriteException("/", $"{directories.Count} directories do not fit a path table");
+            }
+
+            var size = 0;
+            foreach (var d in directories)
+            {
+                var idLen = d == _root ? 1 : idOf(d).Length;
                 size += 8 + idLen + (idLen & 1);
             }
 
-            _pathTableL = new byte[size];
-            _pathTableM = new byte[size];
+            var l = new byte[size];
+            var m = new byte[size];
             var pos = 0;
-            foreach (var d in _directories)
+            foreach (var d in directories)
             {
-                var id = d == _root ? new byte[] { 0 } : d.IsoId;
-                foreach (var (table, little) in new[] { (_pathTableL, true), (_pathTableM, false) })
-                {
-                    table[pos] = (byte)id.Length;
-                    if (little)
-                    {
-                        BinaryPrimitives.WriteUInt32LittleEndian(table.AsSpan(pos + 2), (uint)d.Block);
-                        BinaryPrimitives.WriteUInt16LittleEndian(table.AsSpan(pos + 6), (ushort)(d.Parent ?? d).DirNumber);
-                    }
-                    else
-                    {
-                        BinaryPrimitives.WriteUInt32BigEndian(table.AsSpan(pos + 2), (uint)d.Block);
-                        BinaryPrimitives.WriteUInt16BigEndian(table.AsSpan(pos + 6), (ushort)(d.Parent ?? d).DirNumber);
-                    }
-
-                    id.CopyTo(table, pos + 8);
-                }
-
+                var id = d == _root ? new byte[] { 0 } : idOf(d);
+                var block = (uint)blockOf(d);
+                var parent = (ushort)numberOf(d.Parent ?? d);
+                l[pos] = m[pos] = (byte)id.Length;
+                BinaryPrimitives.WriteUInt32LittleEndian(l.AsSpan(pos + 2), block);
+                BinaryPrimitives.WriteUInt16LittleEndian(l.AsSpan(pos + 6), parent);
+                BinaryPrimitives.WriteUInt32BigEndian(m.AsSpan(pos + 2), block);
+                BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(pos + 6), parent);
+                id.CopyTo(l, pos + 8);
+                id.CopyTo(m, pos + 8);
                 pos += 8 + id.Length + (id.Length & 1);
             }
 
-            if (_directories.Count > 0xFFFF)
-            {
-                throw new IsoWriteException("/", $"{_directories.Count} directories do not fit a path table");
-            }
+            return new PathTablePair(l, m);
         }
+
+        private readonly record struct PathTablePair(byte[] L, byte[] M);
 
         // ---- Emit ---------------------------------------------------------------------------------------
 
@@ -843,6 +1030,11 @@ public static class IsoWriter
                 w.Write(BootRecord());
             }
 
+            if (options.Joliet)
+            {
+                w.Write(JolietDescriptor());
+            }
+
             var terminator = new byte[Block];
             terminator[0] = 255;
             "CD001"u8.CopyTo(terminator.AsSpan(1));
@@ -851,6 +1043,12 @@ public static class IsoWriter
             w.Expect(_pathTableLBlock, "path table");
             w.WritePadded(_pathTableL);
             w.WritePadded(_pathTableM);
+            if (options.Joliet)
+            {
+                w.Expect(_jolietPathTableLBlock, "Joliet path table");
+                w.WritePadded(_jolietPathTableL);
+                w.WritePadded(_jolietPathTableM);
+            }
             if (_catalog is not null)
             {
                 w.Expect(_catalogBlock, "boot catalog");
@@ -862,6 +1060,13 @@ public static class IsoWriter
                 cancellationToken.ThrowIfCancellationRequested();
                 w.Expect(d.Block, d.Path);
                 w.Write(DirectoryExtent(d));
+            }
+
+            foreach (var d in _jolietDirectories)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                w.Expect(d.JolietBlock, "Joliet " + d.Path);
+                w.Write(JolietDirectoryExtent(d));
             }
 
             if (_areas.Count > 0)
@@ -1008,6 +1213,39 @@ public static class IsoWriter
             return extent;
         }
 
+        private byte[] JolietDirectoryExtent(Node d)
+        {
+            var extent = new byte[d.JolietSize];
+            var pos = 0;
+            foreach (var (target, id) in JolietRecords(d))
+            {
+                var length = JolietRecordLength(id.Length);
+                if ((pos % Block) + length > Block)
+                {
+                    pos = ((pos / Block) + 1) * Block;
+                }
+
+                var (block, size) = target.IsDirectory ? (target.JolietBlock, target.JolietSize) : (target.Block, target.Size);
+                WriteBareRecord(extent.AsSpan(pos, length), block, size, target.IsDirectory, id);
+                pos += length;
+            }
+
+            return extent;
+        }
+
+        /// <summary>A directory record without system use: extent, size, date, flags, identifier.</summary>
+        private void WriteBareRecord(Span<byte> rec, long block, long size, bool directory, ReadOnlySpan<byte> id)
+        {
+            rec[0] = (byte)rec.Length;
+            IsoBytes.WriteBoth32(rec[2..], (uint)block);
+            IsoBytes.WriteBoth32(rec[10..], (uint)size);
+            IsoBytes.WriteShortDate(rec[18..], options.Timestamp);
+            rec[25] = (byte)(directory ? 0x02 : 0);
+            IsoBytes.WriteBoth16(rec[28..], 1);
+            rec[32] = (byte)id.Length;
+            id.CopyTo(rec[33..]);
+        }
+
         private void WriteRecord(Span<byte> rec, RecordSu r)
         {
             var n = r.Target;
@@ -1034,47 +1272,70 @@ public static class IsoWriter
 
         private byte[] PrimaryDescriptor()
         {
+            var v = VolumeDescriptor(1, _pathTableL.Length, _pathTableLBlock, _pathTableMBlock, _root.Block, _root.Size, Text);
+            v[881] = 1;
+            return v;
+        }
+
+        /// <summary>The Joliet supplementary volume descriptor: UCS-2 identifiers, escape sequence <c>%/E</c> (level 3).</summary>
+        private byte[] JolietDescriptor()
+        {
+            var v = VolumeDescriptor(2, _jolietPathTableL.Length, _jolietPathTableLBlock, _jolietPathTableMBlock, _root.JolietBlock, _root.JolietSize, Ucs2Text);
+            "%/E"u8.CopyTo(v.AsSpan(88));
+            v[881] = 1;
+            return v;
+        }
+
+        private byte[] VolumeDescriptor(byte type, int pathTableSize, long pathTableL, long pathTableM, long rootBlock, long rootSize, FieldText text)
+        {
             var v = new byte[Block];
-            v[0] = 1;
+            v[0] = type;
             "CD001"u8.CopyTo(v.AsSpan(1));
             v[6] = 1;
-            Text(v.AsSpan(8, 32), options.SystemId);
-            Text(v.AsSpan(40, 32), Encoding.ASCII.GetString(_volumeId));
+            text(v.AsSpan(8, 32), options.SystemId);
+            text(v.AsSpan(40, 32), Encoding.ASCII.GetString(_volumeId));
             IsoBytes.WriteBoth32(v.AsSpan(80), (uint)_totalBlocks);
             IsoBytes.WriteBoth16(v.AsSpan(120), 1);
             IsoBytes.WriteBoth16(v.AsSpan(124), 1);
             IsoBytes.WriteBoth16(v.AsSpan(128), Block);
-            IsoBytes.WriteBoth32(v.AsSpan(132), (uint)_pathTableL.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(v.AsSpan(140), (uint)_pathTableLBlock);
-            BinaryPrimitives.WriteUInt32BigEndian(v.AsSpan(148), (uint)_pathTableMBlock);
-            var rootRecord = new byte[34];
-            rootRecord[0] = 34;
-            IsoBytes.WriteBoth32(rootRecord.AsSpan(2), (uint)_root.Block);
-            IsoBytes.WriteBoth32(rootRecord.AsSpan(10), (uint)_root.Size);
-            IsoBytes.WriteShortDate(rootRecord.AsSpan(18), options.Timestamp);
-            rootRecord[25] = 0x02;
-            IsoBytes.WriteBoth16(rootRecord.AsSpan(28), 1);
-            rootRecord[32] = 1;
-            rootRecord.CopyTo(v, 156);
-            Text(v.AsSpan(190, 128), "");
-            Text(v.AsSpan(318, 128), "");
-            Text(v.AsSpan(446, 128), "");
-            Text(v.AsSpan(574, 128), options.ApplicationId);
-            Text(v.AsSpan(702, 37), "");
-            Text(v.AsSpan(739, 37), "");
-            Text(v.AsSpan(776, 37), "");
+            IsoBytes.WriteBoth32(v.AsSpan(132), (uint)pathTableSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(v.AsSpan(140), (uint)pathTableL);
+            BinaryPrimitives.WriteUInt32BigEndian(v.AsSpan(148), (uint)pathTableM);
+            WriteBareRecord(v.AsSpan(156, 34), rootBlock, rootSize, directory: true, [0]);
+            text(v.AsSpan(190, 128), "");
+            text(v.AsSpan(318, 128), "");
+            text(v.AsSpan(446, 128), "");
+            text(v.AsSpan(574, 128), options.ApplicationId);
+            text(v.AsSpan(702, 37), "");
+            text(v.AsSpan(739, 37), "");
+            text(v.AsSpan(776, 37), "");
             IsoBytes.WriteLongDate(v.AsSpan(813), options.Timestamp);
             IsoBytes.WriteLongDate(v.AsSpan(830), options.Timestamp);
             IsoBytes.WriteLongDate(v.AsSpan(847), null);
             IsoBytes.WriteLongDate(v.AsSpan(864), options.Timestamp);
-            v[881] = 1;
             return v;
         }
+
+        private delegate void FieldText(Span<byte> field, string value);
 
         private static void Text(Span<byte> field, string value)
         {
             field.Fill((byte)' ');
             Encoding.ASCII.GetBytes(value).CopyTo(field);
+        }
+
+        /// <summary>A UCS-2 big-endian field padded with UCS-2 spaces (an odd field's last byte stays 0); the value
+        /// is cut to the field (the Joliet volume id to 16 characters).</summary>
+        private static void Ucs2Text(Span<byte> field, string value)
+        {
+            field.Clear();
+            for (var i = 1; i < field.Length; i += 2)
+            {
+                field[i] = (byte)' ';
+            }
+
+            var bytes = Encoding.BigEndianUnicode.GetBytes(value);
+            bytes.AsSpan(0, Math.Min(bytes.Length, field.Length & ~1)).CopyTo(field);
         }
 
         private byte[] BootRecord()

@@ -18,6 +18,7 @@ public sealed class IsoFuzzTests(IsoFixtures fixtures) : IClassFixture<IsoFixtur
     [InlineData("rr")]
     [InlineData("joliet")]
     [InlineData("written")]
+    [InlineData("written-joliet")]
     public async Task Fuzz_MutatedImagesEndInSuccessOrATypedError(string name)
     {
         var original = name switch
@@ -26,9 +27,10 @@ public sealed class IsoFuzzTests(IsoFixtures fixtures) : IClassFixture<IsoFixtur
             "joliet" => File.ReadAllBytes(fixtures.Joliet),
             _ => Written(),
         };
+        IsoNameSource? names = name == "written-joliet" ? IsoNameSource.Joliet : null; // the writer's Joliet tree, read as such
         // Mutate where the parsers look: descriptors and every directory extent.
         var hot = new List<(int Start, int Length)> { (16 * 2048, 4 * 2048) };
-        using (var iso = IsoReader.Open(new MemoryStream(original)))
+        using (var iso = IsoReader.Open(new MemoryStream(original), names: names))
         {
             foreach (var d in iso.Entries.Where(e => e.IsDirectory))
             {
@@ -44,7 +46,7 @@ public sealed class IsoFuzzTests(IsoFixtures fixtures) : IClassFixture<IsoFixtur
         {
             var mutated = (byte[])original.Clone();
             var how = Mutate(ref mutated, hot, rng);
-            var run = Task.Run(() => Run(mutated));
+            var run = Task.Run(() => Run(mutated, names));
             if (await Task.WhenAny(run, Task.Delay(CaseBound)) != run)
             {
                 Assert.Fail($"{name} case {i} ({how}, seed {seed}) did not finish within {CaseBound}");
@@ -63,7 +65,7 @@ public sealed class IsoFuzzTests(IsoFixtures fixtures) : IClassFixture<IsoFixtur
         Assert.True(outcomes.GetValueOrDefault(nameof(IsoFormatException)) > iterations / 10, string.Join(", ", outcomes));
     }
 
-    /// <summary>An image from <see cref="IsoWriter"/> (CE chains, long names and targets) copied from the xorriso fixture.</summary>
+    /// <summary>An image from <see cref="IsoWriter"/> (CE chains, long names and targets, a Joliet tree) copied from the xorriso fixture.</summary>
     private byte[] Written()
     {
         using var source = IsoReader.Open(fixtures.RockRidge);
@@ -98,11 +100,11 @@ public sealed class IsoFuzzTests(IsoFixtures fixtures) : IClassFixture<IsoFixtur
         }
     }
 
-    private static Exception? Run(byte[] image)
+    private static Exception? Run(byte[] image, IsoNameSource? names)
     {
         try
         {
-            using var iso = IsoReader.Open(new MemoryStream(image, writable: false), FuzzLimits);
+            using var iso = IsoReader.Open(new MemoryStream(image, writable: false), FuzzLimits, names: names);
             foreach (var e in iso.Entries.Where(e => e.Type == IsoEntryType.File))
             {
                 using var s = iso.OpenRead(e);

@@ -169,6 +169,15 @@ public sealed class IsoWriterTests
         var expected = System.IO.File.ReadAllBytes(reference);
         Assert.Equal(0, expected.Length % (1 << 20));
         Assert.True(expected.AsSpan().SequenceEqual(System.IO.File.ReadAllBytes(hybrid)), "the image differs from isohybrid's");
+        // With the Joliet tree (the default): xorriso sees the isohybrid MBR over the whole padded image.
+        var area = Tool.Run("xorriso", "-indev", hybrid, "-report_system_area", "plain").EnsureSuccess("xorriso -report_system_area").StdOut;
+        Assert.Contains("System area summary: MBR isohybrid cyl-align-on\n", area, StringComparison.Ordinal);
+        Assert.Matches($@"MBR partition +: +1 +0x80 +0x17 +0 +{expected.Length / 512}\n", area);
+        using (var reader = IsoReader.Open(hybrid, names: IsoNameSource.Joliet))
+        {
+            Assert.Equal(Initrd, ReadAll(reader, "boot/core.gz"));
+        }
+
         Assert.Throws<IsoWriteException>(() => IsoWriter.Write(new MemoryStream(), Entries(), Options with { HybridMbr = template, BootImage = "boot/vmlinuz" }));
     }
 
@@ -218,6 +227,228 @@ public sealed class IsoWriterTests
             Assert.Equal(i, found.Uid);
             Assert.Equal($"{i}\n", Encoding.ASCII.GetString(ReadAll(reader, e.Path)));
         }
+    }
+
+    // ---- Joliet ---------------------------------------------------------------------------------------
+
+    /// <summary>Joliet names of <see cref="Entries"/>: the symlinks left out, the long name cut to 64 keeping
+    /// its extension.</summary>
+    private static readonly string[] JolietPaths =
+    [
+        "/.profile", "/README.TXT", "/boot", "/boot/core.gz", "/boot/isolinux", "/boot/isolinux/boot.cat",
+        "/boot/isolinux/isolinux.bin", "/boot/isolinux/isolinux.cfg", "/boot/vmlinuz", "/gem-" + new string('n', 52) + ".gemspec",
+        "/iso-metadata.yaml", "/readme.txt", "/root", "/usr", "/usr/local", "/usr/local/bin", "/usr/local/bin/tool", "/usr/local/empty",
+    ];
+
+    /// <summary>xorriso's listing of the Joliet tree (<c>-read_fs norock</c>; names converted to UTF-8 whatever the
+    /// locale): path to the lsdl line.</summary>
+    private static Dictionary<string, string> XorrisoJolietListing(string iso)
+    {
+        var result = Tool.Run("xorriso", "-local_charset", "UTF-8", "-read_fs", "norock", "-indev", iso, "-find", "/", "-exec", "lsdl").EnsureSuccess("xorriso -read_fs norock -find");
+        Assert.DoesNotContain("FAILURE", result.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("SORRY", result.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("WARNING", result.StdErr, StringComparison.Ordinal);
+        return result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => !l.EndsWith("'/'", StringComparison.Ordinal))
+            .ToDictionary(l => l[(l.IndexOf('\'', StringComparison.Ordinal) + 1)..^1], StringComparer.Ordinal);
+    }
+
+    [Fact]
+    public void Write_Joliet_XorrisoListsTheJolietTreeWithoutSymlinks()
+    {
+        using var tmp = new TempFolder("isow");
+        var iso = WriteIso(tmp);
+        var listing = XorrisoJolietListing(iso);
+        Assert.Equal(JolietPaths, listing.Keys.Order(StringComparer.Ordinal));
+        // Joliet has no modes: xorriso shows its defaults; sizes are the files'.
+        Assert.Matches(@"^-r-xr-xr-x +1 0 +0 +300001 ", listing["/boot/core.gz"]);
+        Assert.Matches(@"^e.* 2048 ", listing["/boot/isolinux/boot.cat"]); // e: xorriso's mark for the boot catalog
+        Assert.Matches(@"^-r-xr-xr-x +1 0 +0 +0 ", listing["/usr/local/empty"]);
+        Assert.StartsWith("d", listing["/usr/local/bin"], StringComparison.Ordinal);
+
+        // The primary tree still reads with Rock Ridge, and xorriso's descriptor report is unchanged.
+        var pvd = Tool.Run("xorriso", "-indev", iso, "-pvd_info").EnsureSuccess("xorriso -pvd_info").StdOut;
+        Assert.Matches(@"Volume Id +: Razor MK 1\.0\.0\n", pvd);
+        Assert.Matches(@"App Id +: RAZOR\.MICROKERNEL\.SDK\n", pvd);
+        Assert.Matches(@"Creation Time: 2012020710203000\n", pvd);
+    }
+
+    [Fact]
+    public void Write_Joliet_XorrisoExtractsTheSameContentFromTheJolietTree()
+    {
+        using var tmp = new TempFolder("isow");
+        var iso = WriteIso(tmp);
+        var output = tmp["out"];
+        Tool.Run("xorriso", "-local_charset", "UTF-8", "-osirrox", "on", "-read_fs", "norock", "-indev", iso, "-extract", "/", output).EnsureSuccess("xorriso -read_fs norock -extract");
+        var found = Directory.EnumerateFileSystemEntries(output, "*", SearchOption.AllDirectories)
+            .Select(p => "/" + Path.GetRelativePath(output, p)).Order(StringComparer.Ordinal);
+        Assert.Equal(JolietPaths, found);
+        Assert.Equal(Kernel, System.IO.File.ReadAllBytes(Path.Combine(output, "boot/vmlinuz")));
+        Assert.Equal(Initrd, System.IO.File.ReadAllBytes(Path.Combine(output, "boot/core.gz")));
+        Assert.Equal("long\n", System.IO.File.ReadAllText(Path.Combine(output, JolietPaths[9][1..])));
+        Assert.Equal("upper\n", System.IO.File.ReadAllText(Path.Combine(output, "README.TXT")));
+        Assert.Equal("lower\n", System.IO.File.ReadAllText(Path.Combine(output, "readme.txt")));
+    }
+
+    [Fact]
+    public void Write_Joliet_IsoReaderReadsTheJolietTreeWithTheSameExtents()
+    {
+        using var ms = new MemoryStream();
+        IsoWriter.Write(ms, Entries(), Options);
+        var bytes = ms.ToArray();
+        using var rr = IsoReader.Open(new MemoryStream(bytes));
+        using var joliet = IsoReader.Open(new MemoryStream(bytes), names: IsoNameSource.Joliet);
+        Assert.Equal(IsoNameSource.RockRidge, rr.NameSource);
+        Assert.True(rr.HasJoliet);
+        Assert.Equal(IsoNameSource.Joliet, joliet.NameSource);
+        Assert.Equal(JolietPaths, joliet.Entries.Select(e => "/" + e.Path));
+        Assert.Equal(rr.VolumeBlocks, joliet.VolumeBlocks);
+        foreach (var e in rr.Entries.Where(e => e.Type == IsoEntryType.File))
+        {
+            var j = joliet.Find(e.Path == LongName ? JolietPaths[9] : e.Path);
+            Assert.NotNull(j);
+            Assert.Equal(e.Size, j.Size);
+            Assert.Equal(e.Extents, j.Extents);
+            Assert.Equal(ReadAll(rr, e.Path), ReadAll(joliet, j.Path));
+        }
+
+        foreach (var d in rr.Entries.Where(e => e.IsDirectory))
+        {
+            Assert.True(joliet.Find(d.Path)!.IsDirectory);
+        }
+
+        // The boot entry (same catalog and image) is seen through either tree.
+        Assert.Equal(rr.Boot, joliet.Boot);
+        Assert.Equal(joliet.Find("boot/isolinux/isolinux.bin")!.Extents[0].Block, joliet.Boot!.LoadBlock);
+        Assert.Equal(joliet.Find("boot/isolinux/boot.cat")!.Extents[0].Block, joliet.Boot.CatalogBlock);
+
+        // Plain ISO 9660 names on request, and a tree the image lacks is refused.
+        using var plain = IsoReader.Open(new MemoryStream(bytes), names: IsoNameSource.Iso9660);
+        Assert.Equal(IsoNameSource.Iso9660, plain.NameSource);
+        Assert.NotNull(plain.Find("BOOT/CORE.GZ"));
+        using var none = new MemoryStream();
+        IsoWriter.Write(none, Entries(), Options with { Joliet = false });
+        Assert.Throws<IsoFormatException>(() => IsoReader.Open(new MemoryStream(none.ToArray()), names: IsoNameSource.Joliet));
+        using var noRock = IsoReader.Open(new MemoryStream(none.ToArray()), names: IsoNameSource.Iso9660);
+        Assert.False(noRock.HasJoliet);
+    }
+
+    [Fact]
+    public void Write_Joliet_DescriptorsAndPathTablesAsGenisoimageReadsThem()
+    {
+        using var tmp = new TempFolder("isow");
+        var iso = WriteIso(tmp);
+        var info = Tool.Run("isoinfo", "-d", "-i", iso).EnsureSuccess("isoinfo -d").StdOut;
+        Assert.Contains("Joliet with UCS level 3 found", info, StringComparison.Ordinal);
+        Assert.Contains("Rock Ridge signatures version 1 found", info, StringComparison.Ordinal);
+        Assert.Contains("El Torito VD version 1 found", info, StringComparison.Ordinal);
+        Assert.Contains("Volume id: Razor MK 1.0.0\n", info, StringComparison.Ordinal);
+
+        // isoinfo -J -l walks the Joliet directories; -J -p prints the Joliet path table.
+        var list = Tool.Run("isoinfo", "-J", "-l", "-i", iso).EnsureSuccess("isoinfo -J -l").StdOut;
+        Assert.Contains("Directory listing of /usr/local/bin/\n", list, StringComparison.Ordinal);
+        Assert.Matches(@"\] +gem-n{52}\.gemspec *\n", list);
+        Assert.DoesNotContain(" sh \n", list, StringComparison.Ordinal);
+        Assert.Equal(["/", "/boot/", "/root/", "/usr/", "/boot/isolinux/", "/usr/local/", "/usr/local/bin/"], PathTableAgreesWithDirectories(iso, "-J"));
+        Assert.Equal(["/", "/BOOT/", "/ROOT/", "/USR/", "/BOOT/ISOLINUX/", "/USR/LOCAL/", "/USR/LOCAL/BIN/"], PathTableAgreesWithDirectories(iso));
+    }
+
+    /// <summary>isoinfo's path table (<c>-p</c>: number, parent number, block in hex, name) gives the same block
+    /// for every directory as isoinfo's walk of the tree (<c>-l</c>: each listing's "." record). Returns the
+    /// directories in path-table order.</summary>
+    private static List<string> PathTableAgreesWithDirectories(string iso, params string[] tree)
+    {
+        var table = Tool.Run("isoinfo", [.. tree, "-p", "-i", iso]).EnsureSuccess("isoinfo -p").StdOut;
+        var paths = new List<string>();
+        var fromTable = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(table, @"^ *(\d+): +(\d+) ([0-9a-f]+) (.*?) ?$", System.Text.RegularExpressions.RegexOptions.Multiline))
+        {
+            var number = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var parent = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(paths.Count + 1, number);
+            Assert.True(parent <= number);
+            var path = number == 1 ? "/" : paths[parent - 1] + m.Groups[4].Value + "/";
+            paths.Add(path);
+            fromTable[path] = long.Parse(m.Groups[3].Value, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var list = Tool.Run("isoinfo", [.. tree, "-l", "-i", iso]).EnsureSuccess("isoinfo -l").StdOut;
+        var fromTree = System.Text.RegularExpressions.Regex.Matches(list, @"^Directory listing of (.*)\n[^\n]*\[ *(\d+) +\d+\] +\. $", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
+        Assert.Equal(fromTree.OrderBy(kv => kv.Key, StringComparer.Ordinal), fromTable.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+        return paths;
+    }
+
+    [Fact]
+    public void Write_Joliet_LongAndForbiddenNamesAreCutMappedAndMadeUnique()
+    {
+        var a60 = new string('a', 60);
+        var a70 = new string('a', 70);
+        var expected = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [a60 + ".txt"] = a60 + ".txt", // exactly 64: kept, and wins over the cut names below
+            [a70 + ".txt"] = new string('a', 58) + "_1.txt",
+            [a70 + "b.txt"] = new string('a', 58) + "_2.txt",
+            [new string('z', 100)] = new string('z', 64),
+            ["x." + new string('y', 80)] = "x." + new string('y', 62), // the extension is too long to keep
+            ["q:u*e?s;t\\x"] = "q_u_e_s_t_x_1",
+            ["q_u_e_s_t_x"] = "q_u_e_s_t_x",
+            ["trailing."] = "trailing_",
+            ["emoji-\U0001F600.txt"] = "emoji-_.txt",
+            ["\u00e9t\u00e9 \u65e5\u672c.txt"] = "\u00e9t\u00e9 \u65e5\u672c.txt",
+            ["ctl\u0001"] = "ctl_",
+            [new string('d', 80) + "/f.txt"] = new string('d', 64) + "/f.txt",
+            ["link"] = "", // a symlink: not in the Joliet tree
+        };
+        List<IsoWriterEntry> Make() =>
+            [.. expected.Keys.Select(k => k == "link" ? IsoWriterEntry.Symlink(k, "f") : File("dir/" + k, Encoding.UTF8.GetBytes(k)))];
+
+        using var tmp = new TempFolder("isow");
+        var iso = tmp["names.iso"];
+        var options = new IsoWriterOptions { Timestamp = Time };
+        IsoWriter.WriteFile(iso, Make(), options);
+        using (var reversed = new MemoryStream())
+        {
+            IsoWriter.Write(reversed, Make().AsEnumerable().Reverse(), options);
+            Assert.Equal(System.IO.File.ReadAllBytes(iso), reversed.ToArray());
+        }
+
+        var files = expected.Where(kv => kv.Value.Length > 0).ToList();
+        var listing = XorrisoJolietListing(iso);
+        foreach (var (_, joliet) in files)
+        {
+            Assert.True(listing.ContainsKey("/dir/" + joliet), $"xorriso does not list /dir/{joliet}: {string.Join(", ", listing.Keys)}");
+        }
+
+        Assert.Equal(files.Count + 2, listing.Count); // dir and the long directory
+        using var reader = IsoReader.Open(iso, names: IsoNameSource.Joliet);
+        foreach (var (name, joliet) in files)
+        {
+            Assert.True(joliet.Length <= 64 || joliet.Contains('/', StringComparison.Ordinal));
+            Assert.Equal(name, Encoding.UTF8.GetString(ReadAll(reader, "dir/" + joliet)));
+        }
+
+        Assert.Null(reader.Find("link"));
+        using var rr = IsoReader.Open(iso);
+        Assert.Equal(IsoEntryType.Symlink, rr.Find("link")!.Type);
+    }
+
+    [Fact]
+    public void Write_JolietOff_WritesNoSupplementaryDescriptor()
+    {
+        using var with = new MemoryStream();
+        using var without = new MemoryStream();
+        IsoWriter.Write(with, Entries(), Options);
+        IsoWriter.Write(without, Entries(), Options with { Joliet = false });
+        using var reader = IsoReader.Open(new MemoryStream(without.ToArray()));
+        Assert.False(reader.HasJoliet);
+        Assert.True(reader.HasRockRidge);
+        Assert.Equal(Initrd, ReadAll(reader, "boot/core.gz"));
+        // Descriptors 16 (primary), 17 (boot record), 18 (terminator) without; 18 is Joliet's with.
+        Assert.Equal(255, without.ToArray()[(18 * 2048) + 0]);
+        Assert.Equal(2, with.ToArray()[(18 * 2048) + 0]);
+        Assert.Equal(255, with.ToArray()[(19 * 2048) + 0]);
+        Assert.True(with.Length > without.Length);
     }
 
     [Fact]
