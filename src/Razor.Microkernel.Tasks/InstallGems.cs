@@ -122,12 +122,12 @@ public sealed class InstallGems : LayerTask
             };
             if (string.Equals(InstallMode?.Trim(), "BootTime", StringComparison.OrdinalIgnoreCase))
             {
-                GemInstaller.Stage(sources, writer, GemInstaller.DefaultStagingDir, options);
+                GemInstaller.Stage(sources, writer, GemInstaller.DefaultStagingDir, options, CancellationToken);
                 Log.LogMessageFromResources(MessageImportance.Normal, "GemsStaged", sources.Count, "/" + GemInstaller.DefaultStagingDir);
                 return true;
             }
 
-            var installed = GemInstaller.Install(sources, writer, options);
+            var installed = GemInstaller.Install(sources, writer, options, CancellationToken);
             InstalledGems = installed.Select(i =>
             {
                 var item = new Microsoft.Build.Utilities.TaskItem(i.Specification.Name);

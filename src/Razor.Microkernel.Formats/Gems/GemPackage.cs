@@ -67,7 +67,7 @@ public sealed class GemPackage
     public bool HasChecksums { get; }
 
     /// <summary>Reads a .gem. <paramref name="gemName"/> names the gem in errors (a file name or URL).</summary>
-    public static GemPackage Read(Stream gem, string gemName = "gem", GemReadOptions? options = null)
+    public static GemPackage Read(Stream gem, string gemName = "gem", GemReadOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gem);
         options ??= GemReadOptions.Default;
@@ -103,7 +103,7 @@ public sealed class GemPackage
         }
 
         var spec = GemMetadataReader.Parse(yaml, gemName);
-        var data = ReadData(gemName, dataGz, options);
+        var data = ReadData(gemName, dataGz, options, cancellationToken);
         return new GemPackage(spec, yaml, data, hasChecksums);
     }
 
@@ -270,14 +270,15 @@ public sealed class GemPackage
         }
     }
 
-    private static List<GemDataEntry> ReadData(string gemName, byte[] dataGz, GemReadOptions options)
+    private static List<GemDataEntry> ReadData(string gemName, byte[] dataGz, GemReadOptions options, CancellationToken cancellationToken)
     {
         var result = new List<GemDataEntry>();
         var seen = new Dictionary<string, GemDataEntryType>(StringComparer.Ordinal);
         long total = 0;
         try
         {
-            using var z = new VerifyingGzipStream(new MemoryStream(dataGz, writable: false));
+            // Inflating a big gem's data takes time: every read of the compressed bytes checks for Ctrl+C.
+            using var z = new VerifyingGzipStream(new CancellingStream(new MemoryStream(dataGz, writable: false), cancellationToken));
             using var endCheck = new TarEndCheckStream(z, leaveOpen: true);
             using var reader = new TarReader(endCheck);
             while (reader.GetNextEntry(copyData: false) is { } entry)

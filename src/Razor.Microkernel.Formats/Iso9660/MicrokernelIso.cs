@@ -57,8 +57,12 @@ public static class MicrokernelIso
             throw new CoreIsoException($"has no /{bootImage}");
         }
 
-        // The initrd: the release's core.gz unchanged, then the overlay as one gzip member of a newc cpio.
-        var initrd = Path.GetTempFileName();
+        // The initrd: the release's core.gz unchanged, then the overlay as one gzip member of a newc cpio. Written
+        // beside the output as .NAME.GUID.initrd.tmp (as AtomicFile names its temporary files), so a killed build
+        // leaves it where a clean finds it, not in the system's temp folder.
+        var full = Path.GetFullPath(outputPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var initrd = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.initrd.tmp");
         try
         {
             using (var output = File.Create(initrd))
@@ -199,7 +203,7 @@ public static class MicrokernelIso
                 }
 
                 var layer = streams[m.LayerIndex] ??= new FileStream(overlay.Layers[m.LayerIndex].Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 17);
-                using var data = new IO.WindowStream(layer, e.DataOffset, e.Size);
+                using var data = new IO.CancellingStream(new IO.WindowStream(layer, e.DataOffset, e.Size), cancellationToken);
                 if (links.TryGetValue(m.Path, out var group))
                 {
                     var members = new List<CpioEntry> { entry };

@@ -74,7 +74,7 @@ public static class OverlayPacker
                 {
                     var layer = streams[m.LayerIndex] ??= new FileStream(merge.Layers[m.LayerIndex].Path, FileMode.Open,
                         FileAccess.Read, FileShare.Read, 1 << 17);
-                    data = new WindowStream(layer, e.DataOffset, e.Size);
+                    data = new CancellingStream(new WindowStream(layer, e.DataOffset, e.Size), cancellationToken);
                 }
 
                 tar.WriteEntry(new TarHeader(name, e.Type, e.Attributes.Mode, e.Attributes.Owner, options.ModificationTime,
