@@ -8,9 +8,11 @@ namespace Razor.Microkernel.Tasks;
 
 /// <summary>
 /// Runs a fetch on the thread pool while the task's own thread logs its progress (MSBuild logging stays on
-/// the task's thread), and turns fetch failures into coded errors.
+/// the task's thread), and turns fetch failures into coded errors. The fetchers wrap every network failure in
+/// their own exceptions, so an I/O error that escapes them is the local disk's: the cache at <paramref name="cacheRoot"/>
+/// cannot be made or written (a path through a file, a read-only mount).
 /// </summary>
-internal sealed class FetchReporter(TaskLoggingHelper log)
+internal sealed class FetchReporter(TaskLoggingHelper log, string cacheRoot)
 {
     private readonly ConcurrentQueue<FetchEvent> _events = new();
 
@@ -89,6 +91,9 @@ internal sealed class FetchReporter(TaskLoggingHelper log)
                 return true;
             case FetchException other:
                 log.LogErrorWithCodeFromResources("DownloadFailed", "-", 0, other.Message);
+                return true;
+            case IOException or UnauthorizedAccessException:
+                log.LogErrorWithCodeFromResources("CacheUnusable", cacheRoot, e.Message.TrimEnd('.'));
                 return true;
             default:
                 return false;

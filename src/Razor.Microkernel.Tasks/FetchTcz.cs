@@ -116,7 +116,7 @@ public sealed class FetchTcz : RmkTask
             RefreshMetadata = RefreshMetadata && !Offline,
         };
 
-        if (!new FetchReporter(Log).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out var result))
+        if (!new FetchReporter(Log, request.CacheDirectory).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out var result))
         {
             return;
         }

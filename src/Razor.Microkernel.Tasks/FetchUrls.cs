@@ -86,7 +86,7 @@ public sealed class FetchUrls : RmkTask
         var cacheRoot = string.IsNullOrWhiteSpace(CacheDirectory) ? DownloadCache.DefaultRoot() : CacheDirectory;
         var results = new List<UrlFetchResult>();
         var fetched = new List<ITaskItem>();
-        var reporter = new FetchReporter(Log);
+        var reporter = new FetchReporter(Log, cacheRoot);
         foreach (var (item, url, pin) in requests)
         {
             if (!reporter.Run(p => UrlFetcher.FetchAsync(new UrlFetchRequest { Url = url, ExpectedSha256 = pin, CacheDirectory = cacheRoot, Offline = Offline }, p, CancellationToken),
