@@ -116,7 +116,7 @@ public static partial class GemInstaller
         foreach (var source in gems)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var bytes = ReadAll(source, options.Limits);
+            var bytes = ReadAll(source, options.Limits, cancellationToken);
             var package = GemPackage.Read(new MemoryStream(bytes, writable: false), source.DisplayName, options.Limits, cancellationToken);
             var spec = package.Specification;
             CheckInstallable(source, package, rubyVersion, rubyGemsVersion);
@@ -170,7 +170,7 @@ public static partial class GemInstaller
         return result;
     }
 
-    private static byte[] ReadAll(GemSource source, GemReadOptions limits)
+    private static byte[] ReadAll(GemSource source, GemReadOptions limits, CancellationToken cancellationToken)
     {
         using var s = source.Open();
         using var ms = new MemoryStream();
@@ -178,6 +178,7 @@ public static partial class GemInstaller
         int n;
         while ((n = s.Read(buffer)) > 0)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (ms.Length + n > limits.MaxPartBytes + limits.MaxPartBytes)
             {
                 throw new GemLimitException(source.DisplayName, null, "gem size", ms.Length + n, limits.MaxPartBytes * 2);

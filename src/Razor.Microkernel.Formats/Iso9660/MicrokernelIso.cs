@@ -72,8 +72,16 @@ public static class MicrokernelIso
                     original.CopyTo(output);
                 }
 
-                using var gzip = new ParallelGzipStream(output, options.CompressionLevel, leaveOpen: true);
-                WriteCpio(overlay, gzip, options.ModificationTime, cancellationToken);
+                using var gzip = new ParallelGzipStream(output, options.CompressionLevel, leaveOpen: true, cancellationToken: cancellationToken);
+                try
+                {
+                    WriteCpio(overlay, gzip, options.ModificationTime, cancellationToken);
+                }
+                catch
+                {
+                    gzip.Abandon(); // Ctrl+C or a failure: do not compress the rest of what is buffered
+                    throw;
+                }
             }
 
             var initrdSha = Sha256(initrd);
