@@ -70,6 +70,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
 
         _mirror.ClearMisbehaviors();
         p.Build().AssertSuccess();
+        Assert.NotNull(_mirror.RangeHeaders(_builder.Relative("big.tcz"))[^1]); // resumed from the partial file
         Assert.Contains("tcz/4.x/x86/big.tcz", CacheCheck.AssertConsistent(cache));
         Assert.Contains(bigSha, File.ReadAllText(p["microkernel.lock.json"]));
         BigInputs.AssertOverlayHolds(p.Overlay, new Dictionary<string, string>
@@ -77,6 +78,54 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
             ["usr/local/share/big/blob"] = BigInputs.Sha256(_root["src/big/usr/local/share/big/blob"]),
             ["usr/local/share/small/blob"] = BigInputs.Sha256(_root["src/small/usr/local/share/small/blob"]),
         });
+    }
+
+    [Fact]
+    public async Task SigKill_OfOneOfTwoBuildsSharingACache_MidDownload_TheOtherTakesOverAndBothCacheAndImageAreCorrect()
+    {
+        using var shared = new TempFolder("rmk-shared-cache");
+        var cache = shared["cache"];
+        TestProject Project(string name, string extensions)
+        {
+            var p = SdkHarness.CreateProject(name);
+            p.WithProject($"""
+                <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory></PropertyGroup>
+                <ItemGroup><TczExtension Include="{extensions}" /></ItemGroup>
+                """);
+            return p;
+        }
+
+        var a = Project("shared-a", "big");
+        var b = Project("shared-b", "small;big");
+        // Only the first request trickles: the killed build's. The other build, waiting on the entry's lock, gets it
+        // when the kernel drops the dead process's lock, and finishes the download at full speed.
+        _mirror.Misbehave(_builder.Relative("big.tcz"), new Trickle(1, 4096, TimeSpan.FromMilliseconds(200)));
+        Task<BuildResult>? other = null;
+        var o = Interrupter.Build(a, () =>
+        {
+            if (!Interrupter.FileAppears(Path.Combine(cache, "tmp"), "*.partial", minBytes: 12_000))
+            {
+                return false;
+            }
+
+            other ??= Task.Run(() => b.Build());
+            Thread.Sleep(3000); // b is on its way to big.tcz: it waits for a's lock, or finds a gone; either way it must finish
+            return true;
+        }, sigkill: true);
+        Assert.True(o.Signalled, $"the download finished before it could be interrupted\n{Interrupter.Tail(o.Output)}");
+        Assert.NotNull(other);
+        (await other).AssertSuccess();
+        Assert.False(File.Exists(a.Overlay));
+        Assert.Contains("tcz/4.x/x86/big.tcz", CacheCheck.AssertConsistent(cache));
+        Assert.Equal(2, _mirror.Requests(_builder.Relative("big.tcz")));
+        Assert.NotNull(_mirror.RangeHeaders(_builder.Relative("big.tcz"))[1]); // b resumed what a had, and verified the whole
+        BigInputs.AssertOverlayHolds(b.Overlay, new Dictionary<string, string>
+        {
+            ["usr/local/share/big/blob"] = BigInputs.Sha256(_root["src/big/usr/local/share/big/blob"]),
+        });
+
+        a.Build().AssertSuccess();
+        Assert.Equal(2, _mirror.Requests(_builder.Relative("big.tcz"))); // from the cache
     }
 
     /// <summary>A project with one TczImage, built first with a small image; then the big image replaces it.</summary>
