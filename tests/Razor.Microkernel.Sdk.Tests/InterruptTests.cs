@@ -9,7 +9,8 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// extraction, the gems, the pack and the ISO. Each time the previous overlay (and layer) stays as it was until a
 /// complete new one replaces it, nothing partial reaches a final location (cache blobs and index, layers, outputs),
 /// Ctrl+C stops the build within two seconds, and the next build is correct. The inputs are big enough that each
-/// step runs for seconds on its own (see BigInputs).
+/// step runs for seconds on its own (see BigInputs): a step that ignored Ctrl+C would fail the two-second check.
+/// Also: one of two builds sharing a cache killed mid-download, the other taking over.
 /// </summary>
 [Collection("Serial")]
 public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
@@ -161,6 +162,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         p.Run("clean").AssertSuccess();
         Assert.Empty(Directory.Exists(p["bin"]) ? Directory.EnumerateFiles(p["bin"], "*", SearchOption.AllDirectories) : []);
         Assert.Empty(Directory.Exists(p["obj"]) ? Directory.EnumerateFiles(p["obj"], "*", SearchOption.AllDirectories) : []);
+        BigInputs.Delete(p.Directory);
     }
 
     [Fact]
@@ -176,6 +178,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
 
         p.Build().AssertSuccess();
         BigInputs.AssertOverlayHolds(p.Overlay, BigInputs.BigTcz.Files);
+        BigInputs.Delete(p.Directory);
     }
 
     [Fact]
@@ -204,6 +207,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         {
             ["usr/local/lib/ruby/gems/1.8/gems/big-1.0.0/data/blob.txt"] = data,
         });
+        BigInputs.Delete(p.Directory);
     }
 
     /// <summary>The gem big-1.0.0 with data/blob.txt of about <paramref name="bytes"/> (a line when 0), made by `gem build`;
@@ -259,6 +263,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
 
         p.Build().AssertSuccess();
         BigInputs.AssertOverlayHolds(p.Overlay, new Dictionary<string, string> { ["opt/big.txt"] = BigInputs.Sha256(p["big.txt"]) });
+        BigInputs.Delete(p.Directory);
     }
 
     [Fact]
@@ -293,5 +298,6 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         var original = File.ReadAllBytes(p["core-tree/boot/core.gz"]);
         Tool.Run("sh", ["-c", $"cd {x.Path} && tail -c +{original.Length + 1} core.gz | gzip -dc | cpio -id --quiet opt/big.txt"]).EnsureSuccess("cpio -id");
         Assert.Equal(BigInputs.Sha256(p["big.txt"]), BigInputs.Sha256(x["opt/big.txt"]));
+        BigInputs.Delete(p.Directory);
     }
 }

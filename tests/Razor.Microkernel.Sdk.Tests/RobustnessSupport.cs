@@ -104,7 +104,26 @@ internal static class BigInputs
 {
     private static readonly Lazy<(string Image, Dictionary<string, string> Files)> Tcz = new(MakeTcz, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private static string Folder => Directory.CreateDirectory(Path.Combine(SdkHarness.Sdk.RunFolder, "big-inputs")).FullName;
+    private static readonly Lazy<string> BigFolder = new(() =>
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(SdkHarness.Sdk.RunFolder, "big-inputs")).FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Delete(folder);
+        return folder;
+    });
+
+    private static string Folder => BigFolder.Value;
+
+    /// <summary>Removes a passing test's project folder: these tests write gigabytes (a failing test keeps its folder).</summary>
+    public static void Delete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
 
     /// <summary>A .tcz made by mksquashfs (Tiny Core's 4 KiB blocks, gzip) of ~200 MB of text in 8 files: reading it
     /// into a layer takes seconds. Files: image path → SHA-256.</summary>
