@@ -38,9 +38,6 @@ public sealed class BuildIso : RmkTask
     /// <summary>syslinux's isohdpfx.bin (MicrokernelIsoHybridMbr).</summary>
     public string? HybridMbr { get; set; }
 
-    /// <summary>Folder for temporary files (obj/).</summary>
-    public string? TemporaryDirectory { get; set; }
-
     protected override void ExecuteCore()
     {
         var display = CoreIso.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : CoreIso.ItemSpec;
@@ -108,7 +105,6 @@ public sealed class BuildIso : RmkTask
                 ModificationTime = mtime,
                 InitrdMode = mode,
                 HybridMbr = mbr is null ? (ReadOnlyMemory<byte>?)null : mbr,
-                TemporaryDirectory = string.IsNullOrEmpty(TemporaryDirectory) ? null : TemporaryDirectory,
             }, CancellationToken);
             Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", ProjectName, OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));
             Log.LogMessageFromResources(MessageImportance.Normal, "IsoInitrdSummary", mode, result.Initrd.CoreEntries, result.Initrd.OverlayEntries,

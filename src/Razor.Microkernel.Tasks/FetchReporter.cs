@@ -9,9 +9,11 @@ namespace Razor.Microkernel.Tasks;
 /// <summary>
 /// Runs a fetch on the thread pool while the task's own thread logs its progress (MSBuild logging stays on
 /// the task's thread), and turns fetch failures into coded errors at the project item that asked for the
-/// file (<paramref name="itemOf"/>; the project file when no item is known, e.g. for a dependency).
+/// file (<paramref name="itemOf"/>; the project file when no item is known, e.g. for a dependency). The fetchers
+/// wrap every network failure in their own exceptions, so an I/O error that escapes them is the local disk's:
+/// the cache at <paramref name="cacheRoot"/> cannot be made or written (a path through a file, a read-only mount).
 /// </summary>
-internal sealed class FetchReporter(RmkTask task, Func<Exception, (ITaskItem? Item, string ItemType)> itemOf)
+internal sealed class FetchReporter(RmkTask task, string cacheRoot, Func<Exception, (ITaskItem? Item, string ItemType)> itemOf)
 {
     private readonly TaskLoggingHelper log = task.Log;
 
@@ -94,6 +96,9 @@ internal sealed class FetchReporter(RmkTask task, Func<Exception, (ITaskItem? It
                 return true;
             case FetchException other:
                 Error("DownloadFailed", "-", 0, other.Message);
+                return true;
+            case IOException or UnauthorizedAccessException:
+                task.LogPropertyError("MicrokernelCacheDirectory", "CacheUnusable", cacheRoot, e.Message.TrimEnd('.'));
                 return true;
             default:
                 return false;

@@ -129,7 +129,7 @@ public sealed class FetchTcz : RmkTask
             return (name is not null && byName.TryGetValue(name, out var asked) ? asked : null, "TczExtension");
         }
 
-        if (!new FetchReporter(this, ItemOf).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out var result))
+        if (!new FetchReporter(this, request.CacheDirectory, ItemOf).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out var result))
         {
             return;
         }

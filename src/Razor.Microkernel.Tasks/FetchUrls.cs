@@ -91,7 +91,7 @@ public sealed class FetchUrls : RmkTask
         var fetched = new List<ITaskItem>();
         foreach (var (item, url, pin) in requests)
         {
-            var reporter = new FetchReporter(this, _ => (item, Kind(item)));
+            var reporter = new FetchReporter(this, cacheRoot, _ => (item, Kind(item)));
             if (!reporter.Run(p => UrlFetcher.FetchAsync(new UrlFetchRequest { Url = url, ExpectedSha256 = pin, CacheDirectory = cacheRoot, Offline = Offline }, p, CancellationToken),
                     out var r))
             {

@@ -122,7 +122,7 @@ public sealed class InstallGems : LayerTask
             };
             if (string.Equals(InstallMode?.Trim(), "BootTime", StringComparison.OrdinalIgnoreCase))
             {
-                GemInstaller.Stage(sources, writer, GemInstaller.DefaultStagingDir, options);
+                GemInstaller.Stage(sources, writer, GemInstaller.DefaultStagingDir, options, CancellationToken);
                 foreach (var g in Gems)
                 {
                     Log.LogMessageFromResources(MessageImportance.Normal, "GemStaged", Path.GetFileNameWithoutExtension(g.GetMetadata("RmkName") is { Length: > 0 } n ? n : g.ItemSpec),
@@ -133,7 +133,7 @@ public sealed class InstallGems : LayerTask
                 return true;
             }
 
-            var installed = GemInstaller.Install(sources, writer, options);
+            var installed = GemInstaller.Install(sources, writer, options, CancellationToken);
             InstalledGems = installed.Select(i =>
             {
                 var item = new Microsoft.Build.Utilities.TaskItem(i.Specification.Name);

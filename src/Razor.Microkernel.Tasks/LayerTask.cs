@@ -1,5 +1,6 @@
 using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.IO;
 using Razor.Microkernel.Formats.Layers;
 
 namespace Razor.Microkernel.Tasks;
@@ -28,7 +29,9 @@ public abstract class LayerTask : RmkTask
         {
             AtomicFile.Write(Layer, stream =>
             {
-                using var writer = new LayerWriter(stream, PackOptions.DefaultModificationTime, leaveOpen: true);
+                // Every write checks for Ctrl+C: one big entry (a file, a gem's data) stops within a buffer.
+                using var cancelling = new CancellingStream(stream, CancellationToken, leaveOpen: true);
+                using var writer = new LayerWriter(cancelling, PackOptions.DefaultModificationTime, leaveOpen: true);
                 if (!Write(writer))
                 {
                     throw new LayerAbandonedException();

@@ -7,7 +7,7 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// did), read back with xorriso: El Torito, files, the appended initrd, iso-metadata.yaml.</summary>
 public class IsoTests
 {
-    private static string MakeCoreIso(TestProject p)
+    internal static string MakeCoreIso(TestProject p)
     {
         var tree = p["core-tree"];
         Directory.CreateDirectory(Path.Combine(tree, "boot/isolinux"));

@@ -25,16 +25,23 @@ public sealed class ParallelGzipStream : Stream
     private readonly int _level;
     private readonly int _chunkSize;
     private readonly int _maxInFlight;
+    private readonly CancellationToken _cancellationToken;
     private readonly Queue<Task<Compressed>> _inFlight = new();
     private readonly Crc32 _crc = new();
     private byte[] _buffer;
     private int _filled;
     private long _length;
     private bool _closed;
+    private bool _abandoned;
+    private bool _bufferSubmitted;
 
     /// <param name="level">zlib level 0–9 (6 is gzip's default).</param>
-    public ParallelGzipStream(Stream output, int level = 6, int workers = 0, int chunkSize = DefaultChunkSize, bool leaveOpen = false)
+    /// <param name="cancellationToken">Ends a write's wait for a chunk being compressed (the wait that bounds memory) with
+    /// <see cref="OperationCanceledException"/>; <see cref="Abandon"/> the stream then.</param>
+    public ParallelGzipStream(Stream output, int level = 6, int workers = 0, int chunkSize = DefaultChunkSize, bool leaveOpen = false,
+        CancellationToken cancellationToken = default)
     {
+        _cancellationToken = cancellationToken;
         ArgumentOutOfRangeException.ThrowIfLessThan(level, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(level, 9);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 64 * 1024);
@@ -67,6 +74,11 @@ public sealed class ParallelGzipStream : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
+        if (_abandoned)
+        {
+            return;
+        }
+
         _crc.Append(buffer);
         _length += buffer.Length;
         while (buffer.Length > 0)
@@ -95,38 +107,53 @@ public sealed class ParallelGzipStream : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
+    /// <summary>Gives the output up after a failure or Ctrl+C: later writes are ignored, and closing neither compresses
+    /// what is buffered nor waits for the chunks being compressed (their buffers return to the pool as they finish).
+    /// What was written to the output so far is a truncated gzip member; the caller discards it. (Closing after the
+    /// token given at construction was cancelled stops the same way, with <see cref="OperationCanceledException"/>.)</summary>
+    public void Abandon() => _abandoned = true;
+
     protected override void Dispose(bool disposing)
     {
         if (disposing && !_closed)
         {
             try
             {
-                Submit(final: true);
-                while (_inFlight.Count > 0)
+                if (!_abandoned)
                 {
-                    WriteOldest();
-                }
+                    Submit(final: true);
+                    while (_inFlight.Count > 0)
+                    {
+                        WaitForOldest();
+                        WriteOldest();
+                    }
 
-                Span<byte> trailer = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc.GetCurrentHashAsUInt32());
-                BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], unchecked((uint)_length));
-                _output.Write(trailer);
-                _output.Flush();
+                    Span<byte> trailer = stackalloc byte[8];
+                    BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc.GetCurrentHashAsUInt32());
+                    BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], unchecked((uint)_length));
+                    _output.Write(trailer);
+                    _output.Flush();
+                }
             }
             finally
             {
                 _closed = true;
+                if (!_bufferSubmitted)
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                }
+
+                // After a failure, Ctrl+C or Abandon: chunks still being compressed return their buffers to the pool when
+                // they finish; nothing waits for them.
                 while (_inFlight.Count > 0)
                 {
-                    // Drain after a failure so no worker holds a pooled buffer.
-                    try
+                    _ = _inFlight.Dequeue().ContinueWith(static t =>
                     {
-                        _inFlight.Dequeue().GetAwaiter().GetResult().Return();
-                    }
-                    catch (Exception)
-                    {
-                        // the first failure is already propagating
-                    }
+                        if (t.IsCompletedSuccessfully)
+                        {
+                            t.Result.Return();
+                        }
+                    }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 }
 
                 if (!_leaveOpen)
@@ -145,7 +172,11 @@ public sealed class ParallelGzipStream : Stream
         var length = _filled;
         var level = _level;
         _inFlight.Enqueue(Task.Run(() => Compress(input, length, level, final)));
-        if (!final)
+        if (final)
+        {
+            _bufferSubmitted = true;
+        }
+        else
         {
             _buffer = ArrayPool<byte>.Shared.Rent(_chunkSize);
         }
@@ -153,9 +184,13 @@ public sealed class ParallelGzipStream : Stream
         _filled = 0;
         while (_inFlight.Count >= _maxInFlight)
         {
+            WaitForOldest();
             WriteOldest();
         }
     }
+
+    /// <summary>Waits for the oldest chunk, or for the token: a high level is slow, and Ctrl+C need not wait for the workers.</summary>
+    private void WaitForOldest() => Task.WaitAny([_inFlight.Peek()], _cancellationToken);
 
     private void WriteOldest()
     {

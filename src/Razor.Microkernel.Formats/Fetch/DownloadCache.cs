@@ -260,16 +260,30 @@ public sealed class DownloadCache
             {
                 return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
             }
-            catch (IOException) when (clock.Elapsed < LockTimeout)
+            catch (IOException e) when (HeldByAnother(e) && clock.Elapsed < LockTimeout)
             {
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 delay = Math.Min(delay * 2, 200);
             }
-            catch (IOException)
+            catch (IOException e) when (HeldByAnother(e))
             {
                 throw new CacheLockTimeoutException(key, path, clock.Elapsed);
             }
         }
+    }
+
+    /// <summary>True when the lock file could not be opened because another holder has it (a sharing or lock violation
+    /// on Windows, EWOULDBLOCK from flock on Unix). Anything else, such as a read-only file system, is no reason to wait:
+    /// it propagates at once.</summary>
+    private static bool HeldByAnother(IOException e)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return (e.HResult & 0xFFFF) is 32 or 33; // ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+        }
+
+        // .NET gives the errno as the HResult: EWOULDBLOCK is 11 on Linux, 35 on macOS and the BSDs.
+        return e.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
     }
 
     internal static void TryDelete(string path)

@@ -60,14 +60,15 @@ public static partial class GemInstaller
     private const int DirMode = 0x1ED; // 0755
     private const int FileMode = 0x1A4; // 0644
 
-    public static IReadOnlyList<InstalledGem> Install(IReadOnlyList<GemSource> gems, LayerWriter layer, GemInstallOptions? options = null)
+    public static IReadOnlyList<InstalledGem> Install(IReadOnlyList<GemSource> gems, LayerWriter layer, GemInstallOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gems);
         ArgumentNullException.ThrowIfNull(layer);
         options ??= new GemInstallOptions();
-        var loaded = ReadAndCheck(gems, options);
+        var loaded = ReadAndCheck(gems, options, cancellationToken);
         var gemDir = ImagePath.Normalize(options.GemDir);
-        return InstallChecked(loaded, layer, options, gemDir);
+        return InstallChecked(loaded, layer, options, gemDir, cancellationToken);
     }
 
     /// <summary>
@@ -76,12 +77,13 @@ public static partial class GemInstaller
     /// <paramref name="stagingDir"/> and returns the shell command that installs them on the target with its
     /// own RubyGems (<see cref="BootInstallCommand"/>).
     /// </summary>
-    public static void Stage(IReadOnlyList<GemSource> gems, LayerWriter layer, string stagingDir, GemInstallOptions? options = null)
+    public static void Stage(IReadOnlyList<GemSource> gems, LayerWriter layer, string stagingDir, GemInstallOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gems);
         ArgumentNullException.ThrowIfNull(layer);
         options ??= new GemInstallOptions();
-        var loaded = ReadAndCheck(gems, options);
+        var loaded = ReadAndCheck(gems, options, cancellationToken);
         var staging = ImagePath.Normalize(stagingDir);
         layer.AddDirectory(staging, new EntryAttributes(DirMode, options.Owner, options.ModificationTime));
         foreach (var (_, bytes, package) in loaded)
@@ -102,7 +104,8 @@ public static partial class GemInstaller
                $"--install-dir /{ImagePath.Normalize(options.GemDir)} --bindir /{binDir} *.gem)";
     }
 
-    private static List<(GemSource Source, byte[] Bytes, GemPackage Package)> ReadAndCheck(IReadOnlyList<GemSource> gems, GemInstallOptions options)
+    private static List<(GemSource Source, byte[] Bytes, GemPackage Package)> ReadAndCheck(IReadOnlyList<GemSource> gems, GemInstallOptions options,
+        CancellationToken cancellationToken)
     {
         var rubyVersion = GemVersion.Parse(options.RubyVersion);
         var rubyGemsVersion = GemVersion.Parse(options.RubyGemsVersion);
@@ -112,8 +115,9 @@ public static partial class GemInstaller
         var fullNames = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var source in gems)
         {
-            var bytes = ReadAll(source, options.Limits);
-            var package = GemPackage.Read(new MemoryStream(bytes, writable: false), source.DisplayName, options.Limits);
+            cancellationToken.ThrowIfCancellationRequested();
+            var bytes = ReadAll(source, options.Limits, cancellationToken);
+            var package = GemPackage.Read(new MemoryStream(bytes, writable: false), source.DisplayName, options.Limits, cancellationToken);
             var spec = package.Specification;
             CheckInstallable(source, package, rubyVersion, rubyGemsVersion);
             if (!fullNames.TryAdd(spec.FullName, source.DisplayName))
@@ -133,7 +137,7 @@ public static partial class GemInstaller
     }
 
     private static IReadOnlyList<InstalledGem> InstallChecked(List<(GemSource Source, byte[] Bytes, GemPackage Package)> loaded, LayerWriter layer,
-        GemInstallOptions options, string gemDir)
+        GemInstallOptions options, string gemDir, CancellationToken cancellationToken)
     {
         var binDir = ImagePath.Normalize(options.BinDir);
         var dirAttrs = new EntryAttributes(DirMode, options.Owner, options.ModificationTime);
@@ -157,6 +161,7 @@ public static partial class GemInstaller
         var result = new List<InstalledGem>();
         for (var i = 0; i < loaded.Count; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var (source, bytes, package) = loaded[i];
             var index = i;
             result.Add(InstallOne(source, bytes, package, layer, options, gemDir, binDir, today, exe => wrapperOwner[exe] == index));
@@ -165,7 +170,7 @@ public static partial class GemInstaller
         return result;
     }
 
-    private static byte[] ReadAll(GemSource source, GemReadOptions limits)
+    private static byte[] ReadAll(GemSource source, GemReadOptions limits, CancellationToken cancellationToken)
     {
         using var s = source.Open();
         using var ms = new MemoryStream();
@@ -173,6 +178,7 @@ public static partial class GemInstaller
         int n;
         while ((n = s.Read(buffer)) > 0)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (ms.Length + n > limits.MaxPartBytes + limits.MaxPartBytes)
             {
                 throw new GemLimitException(source.DisplayName, null, "gem size", ms.Length + n, limits.MaxPartBytes * 2);

@@ -67,7 +67,7 @@ public sealed class GemPackage
     public bool HasChecksums { get; }
 
     /// <summary>Reads a .gem. <paramref name="gemName"/> names the gem in errors (a file name or URL).</summary>
-    public static GemPackage Read(Stream gem, string gemName = "gem", GemReadOptions? options = null)
+    public static GemPackage Read(Stream gem, string gemName = "gem", GemReadOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gem);
         options ??= GemReadOptions.Default;
@@ -88,7 +88,7 @@ public sealed class GemPackage
         var hasChecksums = parts.TryGetValue("checksums.yaml.gz", out var checksumsGz);
         if (hasChecksums)
         {
-            VerifyChecksums(gemName, Gunzip(gemName, "checksums.yaml.gz", checksumsGz!, options.MaxMetadataBytes), parts);
+            VerifyChecksums(gemName, Gunzip(gemName, "checksums.yaml.gz", checksumsGz!, options.MaxMetadataBytes), parts, cancellationToken);
         }
 
         var yamlBytes = Gunzip(gemName, "metadata.gz", metadataGz, options.MaxMetadataBytes);
@@ -103,7 +103,7 @@ public sealed class GemPackage
         }
 
         var spec = GemMetadataReader.Parse(yaml, gemName);
-        var data = ReadData(gemName, dataGz, options);
+        var data = ReadData(gemName, dataGz, options, cancellationToken);
         return new GemPackage(spec, yaml, data, hasChecksums);
     }
 
@@ -221,7 +221,7 @@ public sealed class GemPackage
         }
     }
 
-    private static void VerifyChecksums(string gemName, byte[] yamlBytes, Dictionary<string, byte[]> parts)
+    private static void VerifyChecksums(string gemName, byte[] yamlBytes, Dictionary<string, byte[]> parts, CancellationToken cancellationToken)
     {
         YamlMappingNode root;
         try
@@ -240,11 +240,11 @@ public sealed class GemPackage
         foreach (var (algNode, digestsNode) in root.Children)
         {
             var algorithm = (algNode as YamlScalarNode)?.Value ?? string.Empty;
-            Func<byte[], byte[]>? hash = algorithm switch
+            HashAlgorithmName? hash = algorithm switch
             {
-                "SHA1" => SHA1.HashData,
-                "SHA256" => SHA256.HashData,
-                "SHA512" => SHA512.HashData,
+                "SHA1" => HashAlgorithmName.SHA1,
+                "SHA256" => HashAlgorithmName.SHA256,
+                "SHA512" => HashAlgorithmName.SHA512,
                 _ => null,
             };
             if (hash is null || digestsNode is not YamlMappingNode digests)
@@ -261,7 +261,7 @@ public sealed class GemPackage
                     continue;
                 }
 
-                var actual = Convert.ToHexStringLower(hash(content));
+                var actual = Convert.ToHexStringLower(Hash(hash.Value, content, cancellationToken));
                 if (actual != expected)
                 {
                     throw new GemChecksumException(gemName, file, algorithm, expected, actual);
@@ -270,14 +270,28 @@ public sealed class GemPackage
         }
     }
 
-    private static List<GemDataEntry> ReadData(string gemName, byte[] dataGz, GemReadOptions options)
+    /// <summary>The digest of a part, a megabyte at a time so that Ctrl+C is not held up by a big gem.</summary>
+    private static byte[] Hash(HashAlgorithmName algorithm, byte[] content, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(algorithm);
+        for (var offset = 0; offset < content.Length; offset += 1 << 20)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            hash.AppendData(content, offset, Math.Min(1 << 20, content.Length - offset));
+        }
+
+        return hash.GetHashAndReset();
+    }
+
+    private static List<GemDataEntry> ReadData(string gemName, byte[] dataGz, GemReadOptions options, CancellationToken cancellationToken)
     {
         var result = new List<GemDataEntry>();
         var seen = new Dictionary<string, GemDataEntryType>(StringComparer.Ordinal);
         long total = 0;
         try
         {
-            using var z = new VerifyingGzipStream(new MemoryStream(dataGz, writable: false));
+            // Inflating a big gem's data takes time: every read of the compressed bytes checks for Ctrl+C.
+            using var z = new VerifyingGzipStream(new CancellingStream(new MemoryStream(dataGz, writable: false), cancellationToken));
             using var endCheck = new TarEndCheckStream(z, leaveOpen: true);
             using var reader = new TarReader(endCheck);
             while (reader.GetNextEntry(copyData: false) is { } entry)

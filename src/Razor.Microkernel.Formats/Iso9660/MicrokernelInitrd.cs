@@ -135,7 +135,7 @@ public static class MicrokernelInitrd
                     var source = item.Source == Item.CoreSource
                         ? spool ?? throw new InvalidOperationException("core data without a spool")
                         : layers[item.Source] ??= new FileStream(overlay.Layers[item.Source].Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 17);
-                    return new WindowStream(source, item.DataOffset, item.Size);
+                    return new CancellingStream(new WindowStream(source, item.DataOffset, item.Size), cancellationToken);
                 }
 
                 using var cpio = new NewcWriter(output, modificationTime, leaveOpen: true);

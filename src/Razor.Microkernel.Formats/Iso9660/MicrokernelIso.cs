@@ -35,7 +35,7 @@ public sealed record MicrokernelIsoOptions
     /// bootable from a USB stick too; null for a plain ISO.</summary>
     public ReadOnlyMemory<byte>? HybridMbr { get; init; }
 
-    /// <summary>Folder for temporary files (the initrd, Merge mode's spool); default the system's.</summary>
+    /// <summary>Folder for temporary files (the initrd, Merge mode's spool); default the output's folder.</summary>
     public string? TemporaryDirectory { get; init; }
 }
 
@@ -78,9 +78,13 @@ public static class MicrokernelIso
         }
 
         // The initrd. Append: the release's core.gz unchanged, then the overlay as one gzip member of a newc
-        // cpio. Merge: one gzip'd newc cpio of core.gz's contents with the overlay merged in.
-        var temporary = options.TemporaryDirectory ?? Path.GetTempPath();
-        var initrd = Path.Combine(temporary, $".rmk-initrd-{Guid.NewGuid():N}.tmp");
+        // cpio. Merge: one gzip'd newc cpio of core.gz's contents with the overlay merged in. Written beside the
+        // output as .NAME.GUID.initrd.tmp (as AtomicFile names its temporary files), so a killed build leaves it
+        // where a clean finds it, not in the system's temp folder; Merge's spool goes there too.
+        var full = Path.GetFullPath(outputPath);
+        var temporary = options.TemporaryDirectory ?? Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(temporary);
+        var initrd = Path.Combine(temporary, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.initrd.tmp");
         try
         {
             InitrdSummary summary;
@@ -93,19 +97,21 @@ public static class MicrokernelIso
                 }
 
                 using var coreInitrd = core.OpenRead(coreGz);
+                using var gzip = new ParallelGzipStream(output, options.CompressionLevel, leaveOpen: true, cancellationToken: cancellationToken);
                 try
                 {
-                    using var gzip = new ParallelGzipStream(output, options.CompressionLevel, leaveOpen: true);
                     summary = MicrokernelInitrd.Write(coreInitrd, overlay, gzip, options.InitrdMode, options.ModificationTime, options.InitrdLimits,
                         temporary, cancellationToken);
                 }
-                catch (CpioFormatException e)
+                catch (Exception e)
                 {
-                    throw new CoreIsoException($"has a /{options.InitrdPath} that is not a gzip'd newc cpio archive: {e.Message}");
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new CoreIsoException($"has a /{options.InitrdPath} that is not a gzip'd newc cpio archive: {e.Message}");
+                    gzip.Abandon(); // Ctrl+C or a failure: do not compress the rest of what is buffered
+                    if (e is CpioFormatException or InvalidDataException)
+                    {
+                        throw new CoreIsoException($"has a /{options.InitrdPath} that is not a gzip'd newc cpio archive: {e.Message}");
+                    }
+
+                    throw;
                 }
             }
 

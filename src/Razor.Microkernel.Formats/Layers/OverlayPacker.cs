@@ -62,27 +62,35 @@ public static class OverlayPacker
         var streams = new FileStream?[merge.Layers.Count];
         try
         {
-            using var gzip = new ParallelGzipStream(output, options.CompressionLevel, options.Workers, leaveOpen: true);
+            using var gzip = new ParallelGzipStream(output, options.CompressionLevel, options.Workers, leaveOpen: true, cancellationToken: cancellationToken);
             using var tar = new TarStreamWriter(gzip, leaveOpen: true);
-            foreach (var m in merge.Entries)
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var e = m.Entry;
-                var name = e.IsDirectory ? m.Path + "/" : m.Path;
-                Stream? data = null;
-                if (e.Type == LayerEntryType.File && e.Size > 0)
+                foreach (var m in merge.Entries)
                 {
-                    var layer = streams[m.LayerIndex] ??= new FileStream(merge.Layers[m.LayerIndex].Path, FileMode.Open,
-                        FileAccess.Read, FileShare.Read, 1 << 17);
-                    data = new WindowStream(layer, e.DataOffset, e.Size);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var e = m.Entry;
+                    var name = e.IsDirectory ? m.Path + "/" : m.Path;
+                    Stream? data = null;
+                    if (e.Type == LayerEntryType.File && e.Size > 0)
+                    {
+                        var layer = streams[m.LayerIndex] ??= new FileStream(merge.Layers[m.LayerIndex].Path, FileMode.Open,
+                            FileAccess.Read, FileShare.Read, 1 << 17);
+                        data = new CancellingStream(new WindowStream(layer, e.DataOffset, e.Size), cancellationToken);
+                    }
+
+                    tar.WriteEntry(new TarHeader(name, e.Type, e.Attributes.Mode, e.Attributes.Owner, options.ModificationTime,
+                        e.Size, e.LinkTarget, e.DeviceMajor, e.DeviceMinor), data);
                 }
 
-                tar.WriteEntry(new TarHeader(name, e.Type, e.Attributes.Mode, e.Attributes.Owner, options.ModificationTime,
-                    e.Size, e.LinkTarget, e.DeviceMajor, e.DeviceMinor), data);
+                tar.Finish();
+                return tar.Position;
             }
-
-            tar.Finish();
-            return tar.Position;
+            catch
+            {
+                gzip.Abandon(); // Ctrl+C or a failure: do not compress the rest of what is buffered
+                throw;
+            }
         }
         finally
         {

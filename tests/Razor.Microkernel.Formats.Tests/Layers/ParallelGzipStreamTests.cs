@@ -91,4 +91,45 @@ public class ParallelGzipStreamTests
         var ours = Compress(data, 6, 2, 1 << 16).Length;
         Assert.True(ours <= theirs * 1.03, $"ours {ours} vs gzip -6 {theirs}");
     }
+
+    [Fact]
+    public void Abandon_IgnoresLaterWrites_AndClosingWritesNothingMore()
+    {
+        var data = Data(1_000_000, 3);
+        var ms = new MemoryStream();
+        var gz = new ParallelGzipStream(ms, 9, 2, chunkSize: 64 * 1024, leaveOpen: true);
+        gz.Write(data, 0, 500_000);
+        gz.Abandon();
+        var length = ms.Length;
+        gz.Write(data, 500_000, 500_000);
+        gz.Dispose();
+        Assert.Equal(length, ms.Length);
+        Assert.Throws<ObjectDisposedException>(() => gz.Write(data, 0, 1));
+
+        // The pool gets its buffers back: a normal stream afterwards works.
+        Assert.Equal(data, Gunzip(Compress(data, 6, 2, 65536)));
+    }
+
+    [Fact]
+    public void Closing_AfterTheTokenIsCancelled_StopsWithOperationCanceled_AndWritesNoTrailer()
+    {
+        using var cts = new CancellationTokenSource();
+        var ms = new MemoryStream();
+        var gz = new ParallelGzipStream(ms, 9, 2, chunkSize: 64 * 1024, leaveOpen: true, cancellationToken: cts.Token);
+        gz.Write(Data(300_000, 5));
+        cts.Cancel();
+        var length = ms.Length;
+        Assert.Throws<OperationCanceledException>(gz.Dispose);
+        Assert.Equal(length, ms.Length);
+        Assert.Throws<OperationCanceledException>(() => new ParallelGzipStream(new MemoryStream(), 9, 2, chunkSize: 64 * 1024, cancellationToken: cts.Token)
+            .Write(Data(1_000_000, 6)));
+    }
+
+    private static byte[] Gunzip(byte[] gz)
+    {
+        using var z = new GZipStream(new MemoryStream(gz), CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        z.CopyTo(output);
+        return output.ToArray();
+    }
 }
