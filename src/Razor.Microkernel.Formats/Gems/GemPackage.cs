@@ -133,7 +133,7 @@ public sealed class GemPackage
         }
         else
         {
-            source = new ConcatStream(head, buffered);
+            source = new PrefixedStream(head, buffered);
         }
 
         try
@@ -473,23 +473,4 @@ public sealed class GemPackage
     }
 
     private static bool IsFormatError(Exception e) => ReadErrors.IsMalformedInput(e);
-
-    /// <summary>The first bytes already read, then the rest of the stream.</summary>
-    private sealed class ConcatStream(byte[] head, Stream rest) : ReadOnlyStream
-    {
-        private int _headPos;
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_headPos < head.Length)
-            {
-                var n = Math.Min(buffer.Length, head.Length - _headPos);
-                head.AsSpan(_headPos, n).CopyTo(buffer);
-                _headPos += n;
-                return n;
-            }
-
-            return rest.Read(buffer);
-        }
-    }
 }

@@ -83,3 +83,22 @@ internal static class ReadErrors
             or SharpCompress.Common.ArchiveOperationException
             || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);
 }
+
+/// <summary>Bytes already read (to sniff a format), then the rest of the stream they came from.</summary>
+internal sealed class PrefixedStream(byte[] prefix, Stream rest) : ReadOnlyStream
+{
+    private int _used;
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (_used < prefix.Length)
+        {
+            var n = Math.Min(buffer.Length, prefix.Length - _used);
+            prefix.AsSpan(_used, n).CopyTo(buffer);
+            _used += n;
+            return n;
+        }
+
+        return rest.Read(buffer);
+    }
+}

@@ -330,25 +330,6 @@ public static class MicrokernelInitrd
         }
     }
 
-    /// <summary>Some bytes already read, then the rest of a stream.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyStream
-    {
-        private int _used;
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_used < prefix.Length)
-            {
-                var n = Math.Min(buffer.Length, prefix.Length - _used);
-                prefix.AsSpan(_used, n).CopyTo(buffer);
-                _used += n;
-                return n;
-            }
-
-            return inner.Read(buffer);
-        }
-    }
-
     /// <summary>Counts what is read and refuses to go past the limit (a gzip bomb as core.gz).</summary>
     private sealed class LimitedReadStream(Stream inner, long limit) : ReadOnlyStream
     {
