@@ -101,7 +101,8 @@ internal static class ColdBuildBenchmark
 
         var cache = Path.Combine(work, "cache");
         string[] buildArgs = ["build", "-nr:false", "-tl:off", "-v:q"];
-        string[] sampleArgs = [.. buildArgs, $"-p:TczMirror={server.BaseUrl}", $"-p:RazorDownloadsFolder={downloadsUrl}", $"-p:MicrokernelCacheDirectory={cache}"];
+        string[] sampleArgs = [.. buildArgs, $"-p:TczMirror={server.BaseUrl}", $"-p:RazorDownloadsFolder={downloadsUrl}", $"-p:MicrokernelCacheDirectory={cache}",
+            "-p:MicrokernelIso=false"]; // the overlay only: the script makes no ISO
         var script = Path.Combine(repo, "bench", "Build", "manual-build.sh");
         var scriptWork = Path.Combine(work, "script");
         var scriptOut = Path.Combine(work, "script-out", "mc-linux-fs-snap.tar.gz");

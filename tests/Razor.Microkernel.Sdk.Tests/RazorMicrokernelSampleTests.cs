@@ -63,6 +63,10 @@ public sealed class RazorMicrokernelSampleTests : IDisposable
             File.Copy(gem, Path.Combine(downloads, Path.GetFileName(gem)), overwrite: true);
         }
 
+        // Part 2's release ISO where the mirror keeps it.
+        var release = Path.Combine(mirror, "4.x", "x86", "release");
+        Directory.CreateDirectory(release);
+        File.Copy(IsoTests.MakeCoreIso(p), Path.Combine(release, "Core-4.5.2.iso"));
         return (mirror, downloads);
     }
 
@@ -139,9 +143,23 @@ public sealed class RazorMicrokernelSampleTests : IDisposable
         var hook = Tool.Run("tar", "-xzOf", p.Overlay, "usr/local/etc/init.d/microkernel-setup").StdOut;
         Assert.Contains("/usr/local/etc/init.d/openssh start", hook);
 
+        // Part 2: the ISO from the mirror's release ISO, with the overlay appended to core.gz.
+        var iso = Path.Combine(p.OutDir, "rz_mk_dev-image.0.9.3.iso");
+        Assert.True(File.Exists(iso), "no ISO");
+        using (var x = new TempFolder("rmk-seed-iso"))
+        {
+            Tool.Run("xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", x.Path).EnsureSuccess("osirrox extract");
+            Assert.Contains("iso_version: 0.9.3\n", File.ReadAllText(x["iso-metadata.yaml"]));
+            var core = new FileInfo(p["core-tree/boot/core.gz"]).Length;
+            var listing = Tool.Run("sh", ["-c", $"tail -c +{core + 1} {x["boot/core.gz"]} | gzip -dc | cpio -itv --quiet"]).EnsureSuccess("cpio -itv").StdOut;
+            Assert.Contains(" usr/local/etc/mcollective/server.cfg\n", listing);
+            Assert.Contains(" usr/local/sbin/mcollectived -> /usr/local/mcollective/mcollectived.rb\n", listing);
+        }
+
         // A second build does nothing; Production leaves openssh out.
         Assert.Empty(p.Run("build", [$"-p:TczMirror={mirror}", $"-p:RazorDownloadsFolder={downloads}", "-p:MicrokernelCacheDirectory=cache"], env).AssertSuccess().TargetsRun);
         p.Run("build", [$"-p:TczMirror={mirror}", $"-p:RazorDownloadsFolder={downloads}", "-p:MicrokernelCacheDirectory=cache", "-p:MicrokernelFlavor=Production"], env).AssertSuccess();
         Assert.DoesNotContain(Entries(p), e => e.Contains("ssh", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(p.OutDir, "rz_mk_prod-image.0.9.3.iso")), "no production ISO");
     }
 }
