@@ -111,6 +111,11 @@ public static class MicrokernelIso
                         throw new CoreIsoException($"has a /{options.InitrdPath} that is not a gzip'd newc cpio archive: {e.Message}");
                     }
 
+                    if (e is FormatLimitException)
+                    {
+                        throw new CoreIsoException($"has a /{options.InitrdPath} beyond the reader's limits: {e.Message}");
+                    }
+
                     throw;
                 }
             }

@@ -211,4 +211,59 @@ public sealed class MicrokernelInitrdTests : IDisposable
         Assert.Throws<FormatLimitException>(() => Build(core, InitrdMode.Merge, overlay, new InitrdLimits { MaxEntries = 3 }));
         Assert.Empty(Directory.EnumerateFiles(_dir.Path, ".rmk-initrd-*"));
     }
+
+    [Fact]
+    public void MutatedCoreInitrds_FailOnlyWithTypedErrors_AndNeverLeaveASpool()
+    {
+        var gz = CoreGz();
+        using var cpio = new MemoryStream();
+        using (var g = new GZipStream(new MemoryStream(gz), CompressionMode.Decompress))
+        {
+            g.CopyTo(cpio);
+        }
+
+        var overlay = Overlay();
+        var random = new Random(20261126);
+        var limits = new InitrdLimits { MaxUncompressedBytes = 8 << 20, MaxEntries = 10_000 };
+        var outcomes = new Dictionary<string, int>();
+        foreach (var original in new[] { cpio.ToArray(), gz })
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                var bytes = (byte[])original.Clone();
+                switch (i % 3)
+                {
+                    case 0: // flip a few bytes
+                        for (var k = 0; k < 1 + random.Next(4); k++)
+                        {
+                            bytes[random.Next(bytes.Length)] ^= (byte)(1 + random.Next(255));
+                        }
+
+                        break;
+                    case 1: // a hex digit of a header field becomes another character
+                        bytes[random.Next(bytes.Length)] = (byte)"0123456789abcdefgxyz \0\xff"[random.Next(23)];
+                        break;
+                    default: // truncated
+                        bytes = bytes[..random.Next(bytes.Length)];
+                        break;
+                }
+
+                string outcome;
+                try
+                {
+                    Build(bytes, i % 2 == 0 ? InitrdMode.Merge : InitrdMode.Append, overlay, limits);
+                    outcome = "read";
+                }
+                catch (Exception e) when (e is MicrokernelFormatException or InvalidDataException)
+                {
+                    outcome = e.GetType().Name;
+                }
+
+                outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+            }
+        }
+
+        Assert.True(outcomes.GetValueOrDefault(nameof(CpioFormatException)) > 50, string.Join(", ", outcomes));
+        Assert.Empty(Directory.EnumerateFiles(_dir.Path, ".rmk-initrd-*"));
+    }
 }
