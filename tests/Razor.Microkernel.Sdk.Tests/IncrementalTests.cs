@@ -39,13 +39,7 @@ public sealed class IncrementalTests : IAsyncLifetime
         _mirrorRoot.Dispose();
     }
 
-    private void Add(string name, string? dep)
-    {
-        var tree = Path.Combine(_mirrorRoot.Path, "src", name);
-        Directory.CreateDirectory(Path.Combine(tree, "usr/local/lib"));
-        File.WriteAllText(Path.Combine(tree, "usr/local/lib", $"lib{name}.so"), $"{name} library\n");
-        _builder.AddSquashfs(name + ".tcz", tree, dep);
-    }
+    private void Add(string name, string? dep) => _builder.AddLibrary(name, dep, System.Text.Encoding.ASCII.GetBytes($"{name} library\n"));
 
     private int TczRequests(string name) => _mirror.Requests(_builder.Relative(name + ".tcz"));
 

@@ -42,11 +42,8 @@ public sealed class OutputTests : IAsyncLifetime
 
     private void Add(string name, string? dep)
     {
-        var tree = Path.Combine(_mirrorRoot.Path, "src", name);
-        Directory.CreateDirectory(Path.Combine(tree, "usr/local/lib"));
         // Big enough (several KiB of incompressible bytes) for a trickled download to report progress.
-        File.WriteAllBytes(Path.Combine(tree, "usr/local/lib", $"lib{name}.so"), System.Security.Cryptography.RandomNumberGenerator.GetBytes(6000));
-        var tcz = _builder.AddSquashfs(name + ".tcz", tree, dep);
+        var tcz = _builder.AddLibrary(name, dep, System.Security.Cryptography.RandomNumberGenerator.GetBytes(6000));
         _md5[name] = TinyCoreMirrorBuilder.Md5(tcz);
         _size[name] = (tcz.Length / 1024.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " KB";
     }

@@ -583,14 +583,23 @@ public static class IsoWriter
         private void CollectJolietDirectories()
         {
             // Path-table order: breadth first, children in Joliet order.
+            foreach (var d in BreadthFirst(_root, n => n.JolietChildren))
+            {
+                d.JolietDirNumber = _jolietDirectories.Count + 1;
+                _jolietDirectories.Add(d);
+            }
+        }
+
+        /// <summary>The folders below <paramref name="root"/> (itself first), breadth first, in the given child order.</summary>
+        private static IEnumerable<Node> BreadthFirst(Node root, Func<Node, IEnumerable<Node>> children)
+        {
             var queue = new Queue<Node>();
-            queue.Enqueue(_root);
+            queue.Enqueue(root);
             while (queue.Count > 0)
             {
                 var d = queue.Dequeue();
-                d.JolietDirNumber = _jolietDirectories.Count + 1;
-                _jolietDirectories.Add(d);
-                foreach (var c in d.JolietChildren.Where(c => c.IsDirectory))
+                yield return d;
+                foreach (var c in children(d).Where(c => c.IsDirectory))
                 {
                     queue.Enqueue(c);
                 }
@@ -748,17 +757,10 @@ public static class IsoWriter
         private void BuildRecords()
         {
             // Directories in path-table order: breadth first, children in ISO order.
-            var queue = new Queue<Node>();
-            queue.Enqueue(_root);
-            while (queue.Count > 0)
+            foreach (var d in BreadthFirst(_root, n => n.Children))
             {
-                var d = queue.Dequeue();
                 d.DirNumber = _directories.Count + 1;
                 _directories.Add(d);
-                foreach (var c in d.Children.Where(c => c.IsDirectory))
-                {
-                    queue.Enqueue(c);
-                }
             }
 
             foreach (var d in _directories)

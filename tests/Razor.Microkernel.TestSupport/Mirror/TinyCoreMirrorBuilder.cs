@@ -53,6 +53,16 @@ public sealed class TinyCoreMirrorBuilder(string root, string version = "4.x", s
         return Add(file, depText, File.ReadAllBytes(target));
     }
 
+    /// <summary>An extension NAME.tcz (mksquashfs) holding one library, <c>/usr/local/lib/libNAME.so</c>, with
+    /// <paramref name="content"/>; its source folder is made under <see cref="Root"/>/src.</summary>
+    public byte[] AddLibrary(string name, string? depText, byte[] content)
+    {
+        var tree = Path.Combine(Root, "src", name);
+        Directory.CreateDirectory(Path.Combine(tree, "usr/local/lib"));
+        File.WriteAllBytes(Path.Combine(tree, "usr/local/lib", $"lib{name}.so"), content);
+        return AddSquashfs(name + ".tcz", tree, depText);
+    }
+
     public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
     public static string Md5(byte[] content) => Convert.ToHexStringLower(MD5.HashData(content));
