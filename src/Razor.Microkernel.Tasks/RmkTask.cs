@@ -65,7 +65,7 @@ public abstract partial class RmkTask : Task, ICancelableTask
             return true;
         }
 
-        Log.LogErrorWithCodeFromResources("InvalidSourceDateEpoch", sourceDateEpoch);
+        LogPropertyError("SOURCE_DATE_EPOCH", "InvalidSourceDateEpoch", sourceDateEpoch);
         return false;
     }
 

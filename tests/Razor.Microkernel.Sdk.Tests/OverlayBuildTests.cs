@@ -272,6 +272,9 @@ public class OverlayBuildTests
     {
         var p = SdkHarness.CreateProject("epoch");
         p.WithProject("");
-        p.Run("build", environment: new Dictionary<string, string?> { ["SOURCE_DATE_EPOCH"] = "yesterday" }).AssertFailureWith("RMK4002");
+        var r = p.Run("build", environment: new Dictionary<string, string?> { ["SOURCE_DATE_EPOCH"] = "yesterday" }).AssertFailureWith("RMK4002");
+        // From the environment, so it has no line: the error is placed at the project file, not the SDK's targets.
+        var line = r.Output.Split('\n').First(l => l.Contains("error RMK4002", StringComparison.Ordinal)).Trim();
+        Assert.Matches("^(\\d+:\\d+>)?" + System.Text.RegularExpressions.Regex.Escape(p.ProjectFile) + @"( ?:|\(\d+,\d+\):) error RMK4002", line);
     }
 }
