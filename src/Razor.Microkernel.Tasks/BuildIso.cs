@@ -64,7 +64,7 @@ public sealed class BuildIso : RmkTask
             }
 
             mbr = File.ReadAllBytes(HybridMbr);
-            if (mbr.Length != 432)
+            if (mbr.Length != IsoWriter.HybridMbrTemplateBytes)
             {
                 LogPropertyError("MicrokernelIsoHybridMbr", "HybridMbrInvalid", HybridMbr, mbr.Length);
                 return;

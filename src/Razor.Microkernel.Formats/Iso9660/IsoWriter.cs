@@ -113,6 +113,14 @@ public static class IsoWriter
     private const int Block = IsoBytes.BlockSize;
     private const int MaxRecord = 254;
 
+    /// <summary>Size of an isohybrid MBR template (syslinux's <c>isohdpfx.bin</c>: the boot code before the partition table).</summary>
+    public const int HybridMbrTemplateBytes = 432;
+
+    /// <summary>True when <paramref name="bootImage"/> (its first 0x44 bytes suffice) is an isohybrid-capable
+    /// isolinux.bin (syslinux 3.72 and later): the signature the isohybrid MBR jumps by, at byte 0x40.</summary>
+    public static bool IsHybridCapable(ReadOnlySpan<byte> bootImage)
+        => bootImage.Length >= 0x44 && BinaryPrimitives.ReadUInt32LittleEndian(bootImage[0x40..]) == 0x7078C0FB;
+
     public static void Write(Stream output, IEnumerable<IsoWriterEntry> entries, IsoWriterOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -258,12 +266,12 @@ public static class IsoWriter
                 _boot.Content = ReadAll(_boot.Entry);
                 if (options.HybridMbr is { } mbr)
                 {
-                    if (mbr.Length != 432)
+                    if (mbr.Length != HybridMbrTemplateBytes)
                     {
-                        throw new IsoWriteException(bootPath, $"the isohybrid MBR template has {mbr.Length} bytes, not 432");
+                        throw new IsoWriteException(bootPath, $"the isohybrid MBR template has {mbr.Length} bytes, not {HybridMbrTemplateBytes}");
                     }
 
-                    if (_boot.Content.Length < 0x44 || BinaryPrimitives.ReadUInt32LittleEndian(_boot.Content.AsSpan(0x40)) != 0x7078C0FB)
+                    if (!IsHybridCapable(_boot.Content))
                     {
                         throw new IsoWriteException(bootPath, "the boot image is not isohybrid-capable (no signature at byte 0x40)");
                     }

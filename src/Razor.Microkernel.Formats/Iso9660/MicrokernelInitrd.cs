@@ -53,149 +53,121 @@ public static class MicrokernelInitrd
         ArgumentNullException.ThrowIfNull(overlay);
         ArgumentNullException.ThrowIfNull(output);
         limits ??= new InitrdLimits();
-        string? spoolPath = null;
-        FileStream? spool = null;
-        try
+        // Merge mode keeps the release's file bytes in a spool, deleted when closed.
+        using var spool = mode == InitrdMode.Merge
+            ? new FileStream(Path.Combine(spoolDirectory ?? Path.GetTempPath(), $".rmk-initrd-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew,
+                FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose)
+            : null;
+
+        var core = CoreIndex.Read(coreInitrd, spool, limits, cancellationToken);
+        var items = new Dictionary<string, Item>(StringComparer.Ordinal);
+        if (mode == InitrdMode.Merge)
         {
-            if (mode == InitrdMode.Merge)
+            foreach (var (path, member) in core.Members)
             {
-                spoolPath = Path.Combine(spoolDirectory ?? Path.GetTempPath(), $".rmk-initrd-{Guid.NewGuid():N}.tmp");
-                spool = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
-            }
-
-            var core = CoreIndex.Read(coreInitrd, spool, limits, cancellationToken);
-            var items = new Dictionary<string, Item>(StringComparer.Ordinal);
-            if (mode == InitrdMode.Merge)
-            {
-                foreach (var (path, member) in core.Members)
-                {
-                    items[path] = member;
-                }
-            }
-
-            var overlayNonDirectories = new HashSet<string>(StringComparer.Ordinal);
-            var overlayLinks = overlay.Entries.Where(m => m.Entry.Type == LayerEntryType.HardLink)
-                .GroupBy(m => m.Entry.LinkTarget, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(l => l.Path).ToList(), StringComparer.Ordinal);
-            var byPath = overlay.Entries.ToDictionary(m => m.Path, StringComparer.Ordinal);
-            var overlayCount = 0;
-            foreach (var m in overlay.Entries)
-            {
-                var e = m.Entry;
-                if (e.Type == LayerEntryType.Directory && e.Implicit && core.Members.TryGetValue(m.Path, out var existing) && existing.Entry.Type == CpioEntryType.Directory)
-                {
-                    continue; // the release's folder stays as it is
-                }
-
-                if (e.Type != LayerEntryType.Directory)
-                {
-                    overlayNonDirectories.Add(m.Path);
-                }
-
-                overlayCount++;
-                if (e.Type == LayerEntryType.HardLink)
-                {
-                    // A member of the group of the file it links to.
-                    var target = byPath[e.LinkTarget];
-                    items[m.Path] = Item.FromOverlay(m.Path, target, "o:" + e.LinkTarget);
-                    continue;
-                }
-
-                items[m.Path] = Item.FromOverlay(m.Path, m, overlayLinks.ContainsKey(m.Path) ? "o:" + m.Path : null);
-            }
-
-            if (mode == InitrdMode.Merge && overlayNonDirectories.Count > 0)
-            {
-                // What the release had below an overlay file, symlink or device is gone.
-                foreach (var path in core.Members.Keys)
-                {
-                    if (items.TryGetValue(path, out var item) && item.Source == Item.CoreSource && BelowAny(path, overlayNonDirectories))
-                    {
-                        items.Remove(path);
-                    }
-                }
-            }
-
-            var paths = items.Keys.Where(p => p != ".").ToArray();
-            Array.Sort(paths, ImagePath.TreeOrder);
-            var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-            foreach (var path in paths)
-            {
-                if (items[path].Group is { } g)
-                {
-                    (groups.TryGetValue(g, out var list) ? list : groups[g] = []).Add(path);
-                }
-            }
-
-            var written = 0;
-            var layers = new FileStream?[overlay.Layers.Count];
-            try
-            {
-                Stream Open(Item item)
-                {
-                    var source = item.Source == Item.CoreSource
-                        ? spool ?? throw new InvalidOperationException("core data without a spool")
-                        : layers[item.Source] ??= new FileStream(overlay.Layers[item.Source].Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 17);
-                    return new CancellingStream(new WindowStream(source, item.DataOffset, item.Size), cancellationToken);
-                }
-
-                using var cpio = new NewcWriter(output, modificationTime, leaveOpen: true);
-                if (items.TryGetValue(".", out var root))
-                {
-                    cpio.Write(root.Entry);
-                    written++;
-                }
-
-                foreach (var path in paths)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var item = items[path];
-                    if (item.Group is { } g && groups[g] is { Count: > 1 } members)
-                    {
-                        if (!ReferenceEquals(members[^1], path))
-                        {
-                            continue; // the group is written where its last member sorts
-                        }
-
-                        var dataItem = members.Select(p => items[p]).FirstOrDefault(i => i.Size > 0) ?? item;
-                        using var data = Open(dataItem);
-                        cpio.WriteHardLinks([.. members.Select(p => items[p].Entry with { Path = p })], data, dataItem.Size);
-                        written += members.Count;
-                        continue;
-                    }
-
-                    if (item.Entry.Type == CpioEntryType.File && item.Size > 0)
-                    {
-                        using var data = Open(item);
-                        cpio.Write(item.Entry with { Path = path }, data, item.Size);
-                    }
-                    else
-                    {
-                        cpio.Write(item.Entry with { Path = path });
-                    }
-
-                    written++;
-                }
-
-                cpio.Finish();
-            }
-            finally
-            {
-                foreach (var s in layers)
-                {
-                    s?.Dispose();
-                }
-            }
-
-            return new InitrdSummary(core.Members.Count, overlayCount, written);
-        }
-        finally
-        {
-            spool?.Dispose();
-            if (spoolPath is not null)
-            {
-                File.Delete(spoolPath);
+                items[path] = member;
             }
         }
+
+        var overlayNonDirectories = new HashSet<string>(StringComparer.Ordinal);
+        var overlayLinks = overlay.Entries.Where(m => m.Entry.Type == LayerEntryType.HardLink)
+            .GroupBy(m => m.Entry.LinkTarget, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(l => l.Path).ToList(), StringComparer.Ordinal);
+        var byPath = overlay.Entries.ToDictionary(m => m.Path, StringComparer.Ordinal);
+        var overlayCount = 0;
+        foreach (var m in overlay.Entries)
+        {
+            var e = m.Entry;
+            if (e.Type == LayerEntryType.Directory && e.Implicit && core.Members.TryGetValue(m.Path, out var existing) && existing.Entry.Type == CpioEntryType.Directory)
+            {
+                continue; // the release's folder stays as it is
+            }
+
+            if (e.Type != LayerEntryType.Directory)
+            {
+                overlayNonDirectories.Add(m.Path);
+            }
+
+            overlayCount++;
+            if (e.Type == LayerEntryType.HardLink)
+            {
+                // A member of the group of the file it links to.
+                var target = byPath[e.LinkTarget];
+                items[m.Path] = Item.FromOverlay(m.Path, target, "o:" + e.LinkTarget);
+                continue;
+            }
+
+            items[m.Path] = Item.FromOverlay(m.Path, m, overlayLinks.ContainsKey(m.Path) ? "o:" + m.Path : null);
+        }
+
+        if (mode == InitrdMode.Merge && overlayNonDirectories.Count > 0)
+        {
+            // What the release had below an overlay file, symlink or device is gone.
+            foreach (var path in core.Members.Keys)
+            {
+                if (items.TryGetValue(path, out var item) && item.Source == Item.CoreSource && BelowAny(path, overlayNonDirectories))
+                {
+                    items.Remove(path);
+                }
+            }
+        }
+
+        var paths = items.Keys.Where(p => p != ".").ToArray();
+        Array.Sort(paths, ImagePath.TreeOrder);
+        var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var path in paths)
+        {
+            if (items[path].Group is { } g)
+            {
+                (groups.TryGetValue(g, out var list) ? list : groups[g] = []).Add(path);
+            }
+        }
+
+        var written = 0;
+        using var layers = new LayerData(overlay.Layers, cancellationToken);
+        Stream Open(Item item) => item.Source == Item.CoreSource
+            ? LayerData.Window(spool ?? throw new InvalidOperationException("core data without a spool"), item.DataOffset, item.Size, cancellationToken)
+            : layers.Open(item.Source, item.DataOffset, item.Size);
+
+        using var cpio = new NewcWriter(output, modificationTime, leaveOpen: true);
+        if (items.TryGetValue(".", out var root))
+        {
+            cpio.Write(root.Entry);
+            written++;
+        }
+
+        foreach (var path in paths)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var item = items[path];
+            if (item.Group is { } g && groups[g] is { Count: > 1 } members)
+            {
+                if (!ReferenceEquals(members[^1], path))
+                {
+                    continue; // the group is written where its last member sorts
+                }
+
+                var dataItem = members.Select(p => items[p]).FirstOrDefault(i => i.Size > 0) ?? item;
+                using var data = Open(dataItem);
+                cpio.WriteHardLinks([.. members.Select(p => items[p].Entry with { Path = p })], data, dataItem.Size);
+                written += members.Count;
+                continue;
+            }
+
+            if (item.Entry.Type == CpioEntryType.File && item.Size > 0)
+            {
+                using var data = Open(item);
+                cpio.Write(item.Entry with { Path = path }, data, item.Size);
+            }
+            else
+            {
+                cpio.Write(item.Entry with { Path = path });
+            }
+
+            written++;
+        }
+
+        cpio.Finish();
+        return new InitrdSummary(core.Members.Count, overlayCount, written);
     }
 
     private static bool BelowAny(string path, HashSet<string> ancestors)

@@ -67,11 +67,9 @@ public static class MicrokernelIso
         var boot = core.Find(bootImage) ?? throw new CoreIsoException($"has no /{bootImage}");
         if (options.HybridMbr is not null)
         {
-            // isohybrid-capable isolinux.bin (syslinux 3.72 and later) carries this signature at 0x40.
             var head = new byte[0x44];
             using var b = core.OpenRead(boot);
-            if (b.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < head.Length
-                || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(0x40)) != 0x7078C0FB)
+            if (!IsoWriter.IsHybridCapable(head.AsSpan(0, b.ReadAtLeast(head, head.Length, throwOnEndOfStream: false))))
             {
                 throw new CoreIsoException($"has a /{bootImage} that cannot boot from USB (no isohybrid signature; syslinux 3.72 or later has it): set MicrokernelIsoHybrid to false");
             }

@@ -59,45 +59,28 @@ public static class OverlayPacker
     /// <summary>Writes the merged image as a gzip-compressed tar to <paramref name="output"/>.</summary>
     public static long WriteTar(OverlayMerge merge, Stream output, PackOptions options, CancellationToken cancellationToken = default)
     {
-        var streams = new FileStream?[merge.Layers.Count];
+        using var layers = new LayerData(merge.Layers, cancellationToken);
+        using var gzip = new ParallelGzipStream(output, options.CompressionLevel, options.Workers, leaveOpen: true, cancellationToken: cancellationToken);
+        using var tar = new TarStreamWriter(gzip, leaveOpen: true);
         try
         {
-            using var gzip = new ParallelGzipStream(output, options.CompressionLevel, options.Workers, leaveOpen: true, cancellationToken: cancellationToken);
-            using var tar = new TarStreamWriter(gzip, leaveOpen: true);
-            try
+            foreach (var m in merge.Entries)
             {
-                foreach (var m in merge.Entries)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var e = m.Entry;
-                    var name = e.IsDirectory ? m.Path + "/" : m.Path;
-                    Stream? data = null;
-                    if (e.Type == LayerEntryType.File && e.Size > 0)
-                    {
-                        var layer = streams[m.LayerIndex] ??= new FileStream(merge.Layers[m.LayerIndex].Path, FileMode.Open,
-                            FileAccess.Read, FileShare.Read, 1 << 17);
-                        data = new CancellingStream(new WindowStream(layer, e.DataOffset, e.Size), cancellationToken);
-                    }
-
-                    tar.WriteEntry(new TarHeader(name, e.Type, e.Attributes.Mode, e.Attributes.Owner, options.ModificationTime,
-                        e.Size, e.LinkTarget, e.DeviceMajor, e.DeviceMinor), data);
-                }
-
-                tar.Finish();
-                return tar.Position;
+                cancellationToken.ThrowIfCancellationRequested();
+                var e = m.Entry;
+                var name = e.IsDirectory ? m.Path + "/" : m.Path;
+                var data = e.Type == LayerEntryType.File && e.Size > 0 ? layers.Open(m.LayerIndex, e.DataOffset, e.Size) : null;
+                tar.WriteEntry(new TarHeader(name, e.Type, e.Attributes.Mode, e.Attributes.Owner, options.ModificationTime,
+                    e.Size, e.LinkTarget, e.DeviceMajor, e.DeviceMinor), data);
             }
-            catch
-            {
-                gzip.Abandon(); // Ctrl+C or a failure: do not compress the rest of what is buffered
-                throw;
-            }
+
+            tar.Finish();
+            return tar.Position;
         }
-        finally
+        catch
         {
-            foreach (var s in streams)
-            {
-                s?.Dispose();
-            }
+            gzip.Abandon(); // Ctrl+C or a failure: do not compress the rest of what is buffered
+            throw;
         }
     }
 
