@@ -106,3 +106,36 @@ public sealed class McollectiveFingerprint : RmkTask
         Fingerprint = secrets.Fingerprint(key);
     }
 }
+
+/// <summary>
+/// Checks made before anything is downloaded: the flavor, and secrets given as project properties (the names an
+/// MSBuild user would guess, <c>McollectivePsk</c> and <c>McollectiveStompPassword</c>). The targets pass only the
+/// names of the secret properties that are set, never their values; errors point at the property's element.
+/// </summary>
+public sealed class CheckMicrokernelProperties : RmkTask
+{
+    public string Flavor { get; set; } = string.Empty;
+
+    /// <summary>The names of the secret properties the project sets.</summary>
+    public string[] SecretProperties { get; set; } = [];
+
+    protected override void ExecuteCore()
+    {
+        // As the targets compare it (MSBuild conditions ignore case); "1" or " Production" are not flavors.
+        if (!string.Equals(Flavor, nameof(MicrokernelFlavor.Development), StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(Flavor, nameof(MicrokernelFlavor.Production), StringComparison.OrdinalIgnoreCase))
+        {
+            LogPropertyError("MicrokernelFlavor", "InvalidFlavor", Flavor);
+        }
+
+        foreach (var property in SecretProperties)
+        {
+            var (variable, key) = property == "McollectivePsk"
+                ? (McollectiveSecrets.PskVariable, ServerConfigKeys.Psk)
+                : (McollectiveSecrets.StompPasswordVariable, ServerConfigKeys.StompPassword);
+            LogPropertyError(property, "McoSecretInProject",
+                $"{property} is a secret and cannot be a project property (it would end up in logs, binlogs and the repository). " +
+                $"Set the {variable} environment variable, or put '{key} = …' in the file named by McollectiveSecretsFile.");
+        }
+    }
+}

@@ -19,13 +19,26 @@ public class SshAndMcollectiveTests
             TestArchives.File("mcollective-1.2.1/mcollectived.rb", "#!/usr/bin/env ruby\n", 0x1A4),
             TestArchives.File("mcollective-1.2.1/plugins/mcollective/agent/rpcutil.rb", "# agent\n"),
             TestArchives.File("mcollective-1.2.1/etc/server.cfg.dist", "topicprefix = /topic/\n")));
-        p.WithProject("<ItemGroup><McollectiveArchive Include=\"mcollective-1.2.1.tgz\" /></ItemGroup>");
+        p.WithProject("<PropertyGroup><McollectiveStompHost>h</McollectiveStompHost></PropertyGroup><ItemGroup><McollectiveArchive Include=\"mcollective-1.2.1.tgz\" /></ItemGroup>");
         p.Build().AssertSuccess();
         var listing = Listing(p);
+        Assert.Contains(" usr/local/etc/mcollective/server.cfg\n", listing);
         Assert.Matches(@"-rwxr-xr-x root/root .* usr/local/tce.installed/mcollective-1.2.1/mcollectived\.rb\n", listing);
         Assert.Contains(" usr/local/mcollective -> /usr/local/tce.installed/mcollective-1.2.1\n", listing);
         Assert.Contains(" usr/local/sbin/mcollectived -> /usr/local/mcollective/mcollectived.rb\n", listing);
         Assert.Contains(" usr/local/tce.installed/mcollective-1.2.1/plugins/mcollective/agent/rpcutil.rb\n", listing);
+    }
+
+    /// <summary>MCollective is used, so the image needs a server.cfg, so it needs the STOMP host.</summary>
+    [Fact]
+    public void McollectiveArchive_WithoutStompHost_IsRMK4114()
+    {
+        var p = SdkHarness.CreateProject("mconohost");
+        p.Write("mcollective-1.2.1.tgz", TestArchives.Tgz(TestArchives.File("mcollective-1.2.1/mcollectived.rb", "#!/usr/bin/env ruby\n")));
+        p.WithProject("<ItemGroup><McollectiveArchive Include=\"mcollective-1.2.1.tgz\" /></ItemGroup>");
+        var r = p.Build().AssertFailureWith("RMK4114");
+        Assert.Contains("McollectiveStompHost", r.Output);
+        Assert.False(File.Exists(p.Overlay));
     }
 
     [Fact]
@@ -33,11 +46,11 @@ public class SshAndMcollectiveTests
     {
         var p = SdkHarness.CreateProject("mcobad");
         p.Write("other.tgz", TestArchives.Tgz(TestArchives.File("other-1.0/x.rb", "x")));
-        p.WithProject("<ItemGroup><McollectiveArchive Include=\"other.tgz\" /></ItemGroup>");
+        p.WithProject("<PropertyGroup><McollectiveStompHost>h</McollectiveStompHost></PropertyGroup><ItemGroup><McollectiveArchive Include=\"other.tgz\" /></ItemGroup>");
         p.Build().AssertFailureWith("RMK2023");
     }
 
-    private static TestProject SshProject(TempFolder mirror, string extra)
+    private static TestProject SshProject(TempFolder mirror, string extra, bool keys = true)
     {
         var builder = new TinyCoreMirrorBuilder(mirror.Path);
         var tree = Path.Combine(mirror.Path, "src", "openssh");
@@ -58,8 +71,7 @@ public class SshAndMcollectiveTests
             </PropertyGroup>
             <ItemGroup>
               <TczExtension Include="openssh" />
-              <SshAuthorizedKey Include="keys/dev.pub" />
-              <SshHostKey Include="keys/ssh_host_rsa_key;keys/ssh_host_rsa_key.pub" />
+              {(keys ? "<SshAuthorizedKey Include=\"keys/dev.pub\" /><SshHostKey Include=\"keys/ssh_host_rsa_key;keys/ssh_host_rsa_key.pub\" />" : "")}
               {extra}
             </ItemGroup>
             """);
@@ -80,8 +92,36 @@ public class SshAndMcollectiveTests
         Assert.Matches(@"-rw------- tc/staff .* home/tc/\.ssh/authorized_keys\n", listing);
         Assert.Matches(@"-rw------- root/root .* usr/local/etc/ssh/ssh_host_rsa_key\n", listing);
         Assert.Matches(@"-rw-r--r-- root/root .* usr/local/etc/ssh/ssh_host_rsa_key\.pub\n", listing);
-        Assert.Contains("/usr/local/etc/init.d/openssh start", Read(p, "usr/local/etc/init.d/microkernel-setup"));
+        var hook = Read(p, "usr/local/etc/init.d/microkernel-setup");
+        Assert.Contains("/usr/local/etc/init.d/openssh start", hook);
+        AssertNoPasswordIsSet(listing, hook);
+    }
+
+    /// <summary>Without SshHostKey items no host key is shipped (openssh generates them at first boot), and nothing
+    /// sets a password.</summary>
+    [Fact]
+    public void Ssh_WithoutKeys_NoHostKeyIsShipped_AndNoPasswordIsSet()
+    {
+        using var mirror = new TempFolder("rmk-sshmirror");
+        var p = SshProject(mirror, "", keys: false);
+        var r = p.Build("-p:MicrokernelAllowSsh=true").AssertSuccess();
+        Assert.DoesNotContain("RMK4128", r.Codes);
+        var listing = Listing(p);
+        Assert.Contains(" usr/local/etc/ssh/sshd_config\n", listing);
+        Assert.DoesNotContain("ssh_host_", listing);
+        Assert.DoesNotContain("home/tc/.ssh", listing);
+        var hook = Read(p, "usr/local/etc/init.d/microkernel-setup");
+        Assert.Contains("/usr/local/etc/init.d/openssh start", hook);
+        Assert.DoesNotContain("ssh-keygen", hook);
+        AssertNoPasswordIsSet(listing, hook);
+    }
+
+    private static void AssertNoPasswordIsSet(string listing, string bootHook)
+    {
         Assert.DoesNotContain("passwd", listing);
+        Assert.DoesNotContain("shadow", listing);
+        Assert.DoesNotContain("passwd", bootHook);
+        Assert.DoesNotContain("chpasswd", bootHook);
     }
 
     [Fact]

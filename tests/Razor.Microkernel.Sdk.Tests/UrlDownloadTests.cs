@@ -57,6 +57,19 @@ public sealed class UrlDownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public void UrlMcollectiveArchive_IsDownloadedUnpackedAndLinked()
+    {
+        var url = _server.Url("mcollective/mcollective-1.2.1.tgz");
+        var p = Project($"""<McollectiveArchive Include="{url}" Sha256="{Sha(_archive)}" />""", "<McollectiveStompHost>h</McollectiveStompHost>");
+        p.Build().AssertSuccess();
+        var listing = Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut;
+        Assert.Matches(@"-rwxr-xr-x root/root .* usr/local/tce.installed/mcollective-1.2.1/mcollectived\.rb\n", listing);
+        Assert.Contains(" usr/local/mcollective -> /usr/local/tce.installed/mcollective-1.2.1\n", listing);
+        Assert.Contains(" usr/local/sbin/mcollectived -> /usr/local/mcollective/mcollectived.rb\n", listing);
+        Assert.True(_server.Requests("mcollective/mcollective-1.2.1.tgz") > 0);
+    }
+
+    [Fact]
     public void UrlArchive_WrongPin_IsRMK1003_AndNothingIsBuilt()
     {
         var url = _server.Url("mcollective/mcollective-1.2.1.tgz");
