@@ -57,6 +57,14 @@ public sealed class InstallGems : LayerTask
         }
 
         var series = parts[0] + "." + parts[1];
+
+        // Two numbers name a series (the issue's `1.8`): checks use its last release, the Ruby a target of that series has.
+        var rubyVersion = parts.Length > 2 ? RubyVersion.Trim() : series switch
+        {
+            "1.8" => "1.8.7",
+            "1.9" => "1.9.3",
+            _ => series,
+        };
         string gemHome, binDir, siteRuby;
         try
         {
@@ -100,7 +108,7 @@ public sealed class InstallGems : LayerTask
                     SiteRubyDir = siteRuby,
                     BinDir = binDir,
                     RubyPath = RubyPath,
-                    RubyVersion = RubyVersion,
+                    RubyVersion = rubyVersion,
                     ModificationTime = mtime,
                 });
                 Log.LogMessageFromResources(MessageImportance.Normal, "RubyGemsInstalled", r.TopFolder, r.LibraryFiles.Count, "/" + siteRuby);
@@ -116,7 +124,7 @@ public sealed class InstallGems : LayerTask
                 GemDir = gemHome,
                 BinDir = binDir,
                 RubyPath = RubyPath,
-                RubyVersion = RubyVersion,
+                RubyVersion = rubyVersion,
                 RubyGemsVersion = RubyGemsVersion,
                 ModificationTime = mtime,
             };

@@ -1,3 +1,6 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
 using Razor.Microkernel.TestSupport;
 
 namespace Razor.Microkernel.Sdk.Tests;
@@ -6,15 +9,18 @@ namespace Razor.Microkernel.Sdk.Tests;
 public class GemTests
 {
     /// <summary>Builds a pure-Ruby gem with Debian's `gem build` and returns its path.</summary>
+    /// <remarks><paramref name="deps"/> is any further gemspec text (dependencies, platform, extensions); the
+    /// executable prints "ran NAME VERSION".</remarks>
     internal static string BuildGem(TestProject p, string name, string version, string deps = "", bool executable = false)
     {
-        var dir = p[$"gemsrc/{name}"];
+        var dir = p[$"gemsrc/{name}-{version}"];
         Directory.CreateDirectory(Path.Combine(dir, "lib"));
-        File.WriteAllText(Path.Combine(dir, "lib", name + ".rb"), $"module {char.ToUpperInvariant(name[0])}{name[1..].Replace("_", "")}\n  VERSION = '{version}'\nend\n");
+        var module = $"{char.ToUpperInvariant(name[0])}{name[1..].Replace("_", "")}";
+        File.WriteAllText(Path.Combine(dir, "lib", name + ".rb"), $"module {module}\n  VERSION = '{version}'\nend\n");
         if (executable)
         {
             Directory.CreateDirectory(Path.Combine(dir, "bin"));
-            File.WriteAllText(Path.Combine(dir, "bin", name), $"#!/usr/bin/env ruby\nrequire '{name}'\nputs 'ran {name}'\n");
+            File.WriteAllText(Path.Combine(dir, "bin", name), $"#!/usr/bin/env ruby\nrequire '{name}'\nputs 'ran {name} ' + {module}::VERSION\n");
         }
 
         File.WriteAllText(Path.Combine(dir, name + ".gemspec"), $$"""
@@ -30,23 +36,55 @@ public class GemTests
             end
             """);
         Tool.Run("gem", ["build", name + ".gemspec"], dir).EnsureSuccess("gem build");
-        var gem = Path.Combine(dir, $"{name}-{version}.gem");
-        var target = p[$"gems/{name}-{version}.gem"];
+        var gem = Directory.GetFiles(dir, $"{name}-{version}*.gem").Single(); // NAME-VERSION[-PLATFORM].gem
+        var target = p["gems/" + Path.GetFileName(gem)];
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         File.Copy(gem, target, overwrite: true);
         return target;
     }
+
+    /// <summary>Each file and folder below <paramref name="folder"/> with its mode and, for files, its SHA-256.</summary>
+    internal static SortedDictionary<string, string> Tree(string folder)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories))
+        {
+            var mode = Convert.ToString((int)File.GetUnixFileMode(entry), 8);
+            result[Path.GetRelativePath(folder, entry)] = Directory.Exists(entry)
+                ? $"dir {mode}"
+                : $"file {mode} {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(entry)))}";
+        }
+
+        return result;
+    }
+
+    private static string Lines(SortedDictionary<string, string> tree) => string.Join('\n', tree.Select(e => $"{e.Key} {e.Value}"));
 
     [Fact]
     public void Gems_InstalledLayout_LoadsWithDebiansRuby_AndWrappersRun()
     {
         var p = SdkHarness.CreateProject("gems");
         BuildGem(p, "daemons", "1.1.4", executable: true);
+        BuildGem(p, "daemons", "1.0.7", executable: true); // two versions of one gem, as RubyGems allows
         BuildGem(p, "stomp", "1.1.10", "s.add_runtime_dependency 'daemons', '>= 1.0'");
+        BuildGem(p, "facter", "1.6.4", "s.platform = 'x86-linux'"); // the target's platform: FULLNAME gets -x86-linux
         p.WithProject("<ItemGroup><Gem Include=\"gems/*.gem\" /></ItemGroup>");
         p.Build().AssertSuccess();
         using var root = new TempFolder("rmk-gems");
-        Tool.Run("tar", "-xzf", p.Overlay, "-C", root.Path).EnsureSuccess("tar -xzf");
+        Tool.Run("tar", "-xpzf", p.Overlay, "-C", root.Path).EnsureSuccess("tar -xzf");
+
+        // Golden: Debian's RubyGems installing the same files writes the same gems/ and cache/, file for file, content and mode.
+        var debian = root["debian"];
+        var gemFiles = Directory.GetFiles(p["gems"], "*.gem").Order(StringComparer.Ordinal).ToArray();
+        var clean = new Dictionary<string, string?> { ["HOME"] = root.Path, ["GEM_HOME"] = null, ["GEM_PATH"] = null, ["RUBYOPT"] = null };
+        Tool.Run("gem", ["install", "--local", "--install-dir", debian, "--bindir", debian + "/bin", "--ignore-dependencies", "--no-document", .. gemFiles],
+            root.Path, clean).EnsureSuccess("Debian gem install");
+        foreach (var sub in new[] { "gems", "cache" })
+        {
+            Assert.Equal(Lines(Tree(Path.Combine(debian, sub))), Lines(Tree(root["usr/local/lib/ruby/gems/1.8/" + sub])));
+        }
+
+        Assert.Contains("facter-1.6.4-x86-linux", Directory.GetDirectories(root["usr/local/lib/ruby/gems/1.8/gems"]).Select(Path.GetFileName));
         var gemHome = root["usr/local/lib/ruby/gems/1.8"];
         Assert.True(File.Exists(Path.Combine(gemHome, "specifications", "stomp-1.1.10.gemspec")));
         Assert.True(File.Exists(Path.Combine(gemHome, "cache", "daemons-1.1.4.gem")));
@@ -57,7 +95,13 @@ public class GemTests
         Assert.Contains("1.1.10", load.StdOut);
         Assert.Contains("daemons (>= 1.0", load.StdOut);
         var wrapper = Tool.Run("ruby", [root["usr/local/bin/daemons"]], environment: env).EnsureSuccess("ruby wrapper");
-        Assert.Contains("ran daemons", wrapper.StdOut);
+        Assert.Contains("ran daemons 1.1.4", wrapper.StdOut);
+        Assert.Contains("ran daemons 1.0.7", Tool.Run("ruby", [root["usr/local/bin/daemons"], "_1.0.7_"], environment: env).EnsureSuccess("ruby wrapper _1.0.7_").StdOut);
+        var list = Tool.Run("gem", ["list", "--local"], root.Path, new Dictionary<string, string?>(clean) { ["GEM_HOME"] = gemHome, ["GEM_PATH"] = gemHome })
+            .EnsureSuccess("gem list").StdOut;
+        Assert.Contains("daemons (1.1.4, 1.0.7)", list);
+        Assert.Contains("stomp (1.1.10)", list);
+        Assert.Contains("facter (1.6.4 x86-linux)", list);
         Assert.Matches(@"-rwxr-xr-x root/root .* usr/local/bin/daemons", Tool.Run("tar", "-tvzf", p.Overlay).StdOut);
         Assert.StartsWith("#!/usr/local/bin/ruby", File.ReadAllText(root["usr/local/bin/daemons"]));
     }
@@ -69,8 +113,13 @@ public class GemTests
         BuildGem(p, "stomp", "1.1.10", "s.add_runtime_dependency 'daemons', '~> 1.1'\n  s.add_runtime_dependency 'json_pure', '>= 1.5'");
         p.WithProject("<ItemGroup><Gem Include=\"gems/*.gem\" /></ItemGroup>");
         var r = p.Build().AssertFailureWith("RMK2014");
-        Assert.Contains("daemons", r.Output);
-        Assert.Contains("json_pure", r.Output);
+
+        // One error (MSBuild repeats it in its summary), listing both.
+        var errors = r.Output.Split('\n').Where(l => l.Contains("error RMK", StringComparison.Ordinal))
+            .Select(l => l[l.IndexOf("error RMK", StringComparison.Ordinal)..].Trim()).Distinct().ToList();
+        var error = Assert.Single(errors);
+        Assert.Contains("stomp-1.1.10 requires daemons (~> 1.1)", error);
+        Assert.Contains("stomp-1.1.10 requires json_pure (>= 1.5)", error);
         Assert.False(File.Exists(p.Overlay));
     }
 
@@ -136,5 +185,244 @@ public class GemTests
             Assert.Contains("daemons-1.1.4.gem", r.Output);
             Assert.False(File.Exists(p.Overlay));
         }
+    }
+
+    /// <summary>A RubyGems source tarball of 1.8.15's shape (setup.rb, lib/, bin/gem, bin/update_rubygems).</summary>
+    internal static byte[] RubyGemsTarball() => TestArchives.Tgz(
+        TestArchives.Dir("rubygems-1.8.15/"),
+        TestArchives.File("rubygems-1.8.15/setup.rb", "# setup\n"),
+        TestArchives.File("rubygems-1.8.15/lib/rubygems.rb", "module Gem; VERSION = '1.8.15'; end\n"),
+        TestArchives.File("rubygems-1.8.15/lib/rubygems/version.rb", "# version\n"),
+        TestArchives.File("rubygems-1.8.15/bin/gem", "#!/usr/bin/env ruby\nrequire 'rubygems'\n", 0x1ED),
+        TestArchives.File("rubygems-1.8.15/bin/update_rubygems", "#!/usr/bin/env ruby\n", 0x1ED));
+
+    [Fact]
+    public void Gems_RubyVersionGemHomeGemBinDirAndRubyPath_PlaceEverything()
+    {
+        var p = SdkHarness.CreateProject("gemprops");
+        BuildGem(p, "daemons", "1.1.4", executable: true);
+        BuildGem(p, "stomp", "1.2.0", "s.required_ruby_version = '>= 1.8.7'");
+        p.Write("rubygems-1.8.15.tgz", RubyGemsTarball());
+        const string items = "<ItemGroup><RubyGems Include=\"rubygems-1.8.15.tgz\" /><Gem Include=\"gems/*.gem\" /></ItemGroup>";
+
+        // The issue's own value, 1.8: the default folders; the series is checked as its last release, 1.8.7
+        // (RubyGems' setup.rb and stomp's required_ruby_version both need it).
+        p.WithProject("<PropertyGroup><RubyVersion>1.8</RubyVersion></PropertyGroup>" + items);
+        p.Build().AssertSuccess();
+        var listing = Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut;
+        Assert.Matches(@"-rw-r--r-- root/root .* usr/local/lib/ruby/site_ruby/1\.8/rubygems\.rb\n", listing);
+        Assert.Matches(@"-rw-r--r-- root/root .* usr/local/lib/ruby/site_ruby/1\.8/rubygems/version\.rb\n", listing);
+        Assert.Matches(@"-rwxr-xr-x root/root .* usr/local/bin/gem\n", listing);
+        Assert.Matches(@"-rw-r--r-- root/root .* usr/local/lib/ruby/gems/1\.8/specifications/daemons-1\.1\.4\.gemspec\n", listing);
+        Assert.DoesNotContain("update_rubygems", listing);
+        Assert.DoesNotContain("setup.rb", listing);
+
+        // Every location overridden.
+        p.WithProject("""
+            <PropertyGroup>
+              <RubyVersion>1.9.3</RubyVersion>
+              <GemHome>/opt/gems</GemHome>
+              <GemBinDir>/opt/bin</GemBinDir>
+              <RubyPath>/opt/ruby/bin/ruby19</RubyPath>
+            </PropertyGroup>
+            """ + items);
+        p.Build().AssertSuccess();
+        using var root = new TempFolder("rmk-gemprops");
+        Tool.Run("tar", "-xpzf", p.Overlay, "-C", root.Path).EnsureSuccess("tar -xzf");
+        Assert.True(File.Exists(root["opt/gems/gems/daemons-1.1.4/lib/daemons.rb"]));
+        Assert.True(File.Exists(root["opt/gems/specifications/daemons-1.1.4.gemspec"]));
+        Assert.True(File.Exists(root["opt/gems/cache/daemons-1.1.4.gem"]));
+        Assert.True(Directory.Exists(root["opt/gems/doc"]));
+        Assert.True(File.Exists(root["usr/local/lib/ruby/site_ruby/1.9/rubygems.rb"]));
+        Assert.False(Directory.Exists(root["usr/local/lib/ruby/gems"]));
+        Assert.False(Directory.Exists(root["usr/local/lib/ruby/site_ruby/1.8"]));
+        Assert.Equal("#!/opt/ruby/bin/ruby19\nrequire 'rubygems'\n", File.ReadAllText(root["opt/bin/gem"]));
+        Assert.StartsWith("#!/opt/ruby/bin/ruby19\n", File.ReadAllText(root["opt/bin/daemons"]), StringComparison.Ordinal);
+        Assert.False(File.Exists(root["usr/local/bin/daemons"]));
+        Assert.False(File.Exists(root["usr/local/bin/gem"]));
+        var env = new Dictionary<string, string?> { ["GEM_HOME"] = root["opt/gems"], ["GEM_PATH"] = root["opt/gems"] };
+        Assert.Contains("ran daemons 1.1.4", Tool.Run("ruby", [root["opt/bin/daemons"]], environment: env).EnsureSuccess("wrapper").StdOut);
+
+        p.WithProject("<PropertyGroup><RubyVersion>one.eight</RubyVersion></PropertyGroup>" + items);
+        p.Build().AssertFailureWith("RMK4005");
+    }
+
+    /// <summary>Rewrites a gem made by <see cref="BuildGem"/>: <paramref name="data"/> adds entries to its data.tar.gz,
+    /// <paramref name="dataGz"/> or <paramref name="metadataGz"/> replace a part. checksums.yaml.gz is kept only when
+    /// <paramref name="keepChecksums"/> (a real gem altered in transit keeps its old digests).</summary>
+    private static void Tamper(string gem, Action<TarWriter>? data = null, byte[]? dataGz = null, byte[]? metadataGz = null, bool keepChecksums = false)
+    {
+        var parts = new List<(string Name, byte[] Bytes)>();
+        using (var reader = new TarReader(new MemoryStream(File.ReadAllBytes(gem))))
+        {
+            while (reader.GetNextEntry(copyData: true) is { } e)
+            {
+                var ms = new MemoryStream();
+                e.DataStream?.CopyTo(ms);
+                parts.Add((e.Name, ms.ToArray()));
+            }
+        }
+
+        byte[] NewData(byte[] old)
+        {
+            if (dataGz is not null)
+            {
+                return dataGz;
+            }
+
+            var tar = new MemoryStream();
+            using (var w = new TarWriter(tar, TarEntryFormat.Ustar, leaveOpen: true))
+            {
+                using var r = new TarReader(new GZipStream(new MemoryStream(old), CompressionMode.Decompress));
+                while (r.GetNextEntry(copyData: true) is { } e)
+                {
+                    w.WriteEntry(e);
+                }
+
+                data?.Invoke(w);
+            }
+
+            return TestArchives.Gzip(tar.ToArray());
+        }
+
+        var outer = new MemoryStream();
+        using (var w = new TarWriter(outer, TarEntryFormat.Ustar, leaveOpen: true))
+        {
+            foreach (var (name, bytes) in parts.Where(x => keepChecksums || x.Name != "checksums.yaml.gz"))
+            {
+                var content = name switch
+                {
+                    "data.tar.gz" => NewData(bytes),
+                    "metadata.gz" => metadataGz ?? bytes,
+                    _ => bytes,
+                };
+                w.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content), Mode = (UnixFileMode)0x1A4 });
+            }
+        }
+
+        File.WriteAllBytes(gem, outer.ToArray());
+    }
+
+    private static void AddEntry(TarWriter w, TarEntryType type, string name, string content = "x", string? link = null)
+    {
+        var e = new UstarTarEntry(type, name) { Mode = (UnixFileMode)0x1A4 };
+        if (link is null)
+        {
+            e.DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content));
+        }
+        else
+        {
+            e.LinkName = link;
+        }
+
+        w.WriteEntry(e);
+    }
+
+    /// <summary>Every gem the SDK refuses, through `dotnet build`: one coded error naming the Gem item and the entry
+    /// (or the offending value), and no gems layer and no overlay.</summary>
+    [Theory]
+    [InlineData("dotdot", "RMK3203", "../../evil.rb")]
+    [InlineData("absolute", "RMK3203", "/etc/evil")]
+    [InlineData("symlink-out", "RMK3203", "lib/out")]
+    [InlineData("hardlink-out", "RMK3203", "lib/hard")]
+    [InlineData("duplicate", "RMK3203", "lib/daemons.rb")]
+    [InlineData("checksum", "RMK3202", "data.tar.gz")]
+    [InlineData("bad-gzip", "RMK3201", "data.tar.gz")]
+    [InlineData("bad-yaml", "RMK3201", "metadata.gz")]
+    [InlineData("native", "RMK3204", "ext/extconf.rb")]
+    [InlineData("platform", "RMK3204", "x86_64-darwin")]
+    [InlineData("ruby-version", "RMK3204", "requires Ruby version >= 1.9.2")]
+    [InlineData("rubygems-version", "RMK3204", "requires RubyGems version >= 9.0")]
+    public void Gems_Refused_IsACodedErrorNamingTheGemAndTheEntry(string kind, string code, string named)
+    {
+        var p = SdkHarness.CreateProject("gemrefused-" + kind);
+        var spec = kind switch
+        {
+            "native" => "s.extensions = ['ext/extconf.rb']\n  s.files += ['ext/extconf.rb']",
+            "platform" => "s.platform = 'x86_64-darwin'",
+            "ruby-version" => "s.required_ruby_version = '>= 1.9.2'",
+            "rubygems-version" => "s.required_rubygems_version = '>= 9.0'",
+            _ => "",
+        };
+        if (kind == "native")
+        {
+            p.Write("gemsrc/daemons-1.1.4/ext/extconf.rb", "require 'mkmf'\ncreate_makefile('daemons_ext')\n");
+        }
+
+        var gem = BuildGem(p, "daemons", "1.1.4", spec);
+        switch (kind)
+        {
+            case "dotdot": Tamper(gem, w => AddEntry(w, TarEntryType.RegularFile, "../../evil.rb")); break;
+            case "absolute": Tamper(gem, w => AddEntry(w, TarEntryType.RegularFile, "/etc/evil")); break;
+            case "symlink-out": Tamper(gem, w => AddEntry(w, TarEntryType.SymbolicLink, "lib/out", link: "../../../../../etc/passwd")); break;
+            case "hardlink-out": Tamper(gem, w => AddEntry(w, TarEntryType.HardLink, "lib/hard", link: "../../etc/shadow")); break;
+            case "duplicate": Tamper(gem, w => AddEntry(w, TarEntryType.RegularFile, "lib/daemons.rb", "module Evil; end\n")); break;
+            case "checksum": Tamper(gem, w => AddEntry(w, TarEntryType.RegularFile, "lib/extra.rb"), keepChecksums: true); break;
+            case "bad-gzip": Tamper(gem, dataGz: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5]); break;
+            case "bad-yaml": Tamper(gem, metadataGz: TestArchives.Gzip(Encoding.UTF8.GetBytes("--- !ruby/object:Gem::Specification\nname: [\n"))); break;
+        }
+
+        p.WithProject("<ItemGroup><Gem Include=\"gems/*.gem\" /></ItemGroup>");
+        var r = p.Build().AssertFailureWith(code);
+        var error = r.Output.Split('\n').First(l => l.Contains($"error {code}", StringComparison.Ordinal));
+        Assert.Contains("gems/" + Path.GetFileName(gem), error);
+        Assert.Contains(named, error);
+        Assert.Contains("Microkernel.proj", error); // placed at the project file that gives the Gem item
+        Assert.False(File.Exists(p.Overlay));
+        Assert.DoesNotContain(p.Files(), f => f.EndsWith("layers/gems.tar", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Gems_NativeExtension_WithPrebuiltExtensions_IsInstalledWithTheBuiltFiles()
+    {
+        var p = SdkHarness.CreateProject("gemnative");
+        p.Write("gemsrc/native-1.0/ext/extconf.rb", "require 'mkmf'\ncreate_makefile('native_ext')\n");
+        BuildGem(p, "native", "1.0", "s.extensions = ['ext/extconf.rb']\n  s.files += ['ext/extconf.rb']");
+        p.Write("prebuilt/native_ext.so", "\u007fELF built for i486\n");
+        p.Write("prebuilt/native/helper.so", "\u007fELF helper\n");
+        p.WithProject("<ItemGroup><Gem Include=\"gems/*.gem\" PrebuiltExtensions=\"prebuilt\" /></ItemGroup>");
+        p.Build().AssertSuccess();
+        var listing = Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut;
+        Assert.Contains(" usr/local/lib/ruby/gems/1.8/gems/native-1.0/lib/native_ext.so\n", listing);
+        Assert.Contains(" usr/local/lib/ruby/gems/1.8/gems/native-1.0/lib/native/helper.so\n", listing);
+        Assert.Contains(" usr/local/lib/ruby/gems/1.8/gems/native-1.0/ext/extconf.rb\n", listing);
+
+        // A PrebuiltExtensions folder that does not exist is refused, naming it.
+        p.WithProject("<ItemGroup><Gem Include=\"gems/*.gem\" PrebuiltExtensions=\"nowhere\" /></ItemGroup>");
+        Assert.Contains("nowhere", p.Build().AssertFailureWith("RMK3204").Output);
+    }
+
+    [Theory]
+    [InlineData("two-rubygems", "RMK2016")]
+    [InlineData("bad-rubygems", "RMK3206")]
+    [InlineData("gem-command-clash", "RMK2015")]
+    public void Gems_RubyGemsItemErrors_AreCoded(string kind, string code)
+    {
+        var p = SdkHarness.CreateProject("rubygems-" + kind);
+        p.Write("rubygems-1.8.15.tgz", RubyGemsTarball());
+        var items = kind switch
+        {
+            "two-rubygems" => "<RubyGems Include=\"rubygems-1.8.15.tgz;other/rubygems-1.8.15.tgz\" />",
+            "bad-rubygems" => "<RubyGems Include=\"bad.tgz\" />",
+            _ => "<RubyGems Include=\"rubygems-1.8.15.tgz\" /><Gem Include=\"gems/*.gem\" />",
+        };
+        if (kind == "two-rubygems")
+        {
+            p.Write("other/rubygems-1.8.15.tgz", RubyGemsTarball());
+        }
+        else if (kind == "bad-rubygems")
+        {
+            p.Write("bad.tgz", TestArchives.Tgz(TestArchives.File("notrubygems/README", "x\n")));
+        }
+        else
+        {
+            // A gem with an executable called gem: its wrapper and RubyGems' own command are the same file.
+            p.Write("gemsrc/gemclash-1.0/bin/gem", "#!/usr/bin/env ruby\nputs 'not rubygems'\n");
+            BuildGem(p, "gemclash", "1.0", "s.executables = ['gem']");
+        }
+
+        p.WithProject($"<ItemGroup>{items}</ItemGroup>");
+        p.Build().AssertFailureWith(code);
+        Assert.False(File.Exists(p.Overlay));
     }
 }

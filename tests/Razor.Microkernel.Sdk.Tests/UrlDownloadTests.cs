@@ -112,6 +112,22 @@ public sealed class UrlDownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public void UrlRubyGems_IsDownloadedVerifiedAndInstalledAsSetupWould()
+    {
+        var tarball = GemTests.RubyGemsTarball();
+        _root.Write("rubygems/rubygems-1.8.15.tgz", tarball);
+        var url = _server.Url("rubygems/rubygems-1.8.15.tgz");
+        var p = Project($"""<RubyGems Include="{url}" Sha256="{Sha(tarball)}" />""");
+        p.Build().AssertSuccess();
+        var listing = Tool.Run("tar", "-tvzf", p.Overlay).StdOut;
+        Assert.Contains(" usr/local/lib/ruby/site_ruby/1.8/rubygems.rb\n", listing);
+        Assert.Matches(@"-rwxr-xr-x root/root .* usr/local/bin/gem\n", listing);
+
+        var wrong = Project($"""<RubyGems Include="{url}" Sha256="{new string('0', 64)}" />""");
+        wrong.Build().AssertFailureWith("RMK1003");
+    }
+
+    [Fact]
     public void UrlArchive_NotFound_IsACodedError()
     {
         var p = Project($"""<OverlayArchive Include="{_server.Url("nothing/here.tgz")}" />""");

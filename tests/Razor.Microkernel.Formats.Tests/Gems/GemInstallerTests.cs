@@ -208,6 +208,18 @@ public class GemInstallerTests(BuiltGems built) : IClassFixture<BuiltGems>
     }
 
     [Fact]
+    public void Install_RequiredRubyGemsVersionIsCheckedAgainstTheTarget()
+    {
+        using var tmp = new TempFolder();
+        var newer = Build(tmp.Path, "newer", "1.0", [new("lib/newer.rb", "")], "  s.required_rubygems_version = '>= 1.8.20'");
+        using var w = new LayerWriter(new MemoryStream());
+        var e = Assert.Throws<GemUnsupportedException>(() => GemInstaller.Install([GemSource.FromFile(newer)], w));
+        Assert.Contains("requires RubyGems version >= 1.8.20; the target has 1.8.15", e.Message);
+        Assert.Equal(0, w.EntryCount);
+        GemInstaller.Install([GemSource.FromFile(newer)], w, new GemInstallOptions { RubyGemsVersion = "1.8.24" });
+    }
+
+    [Fact]
     public void Install_NativeExtensionsNeedPrebuiltFiles()
     {
         using var tmp = new TempFolder();
