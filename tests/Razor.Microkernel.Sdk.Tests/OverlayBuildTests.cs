@@ -210,6 +210,12 @@ public class OverlayBuildTests
         Assert.Equal("", Tool.Run("tar", "-tzf", p.Overlay).EnsureSuccess("tar -tzf").StdOut);
         p.Run("clean").AssertSuccess();
         Assert.False(File.Exists(p.Overlay));
+
+        // The SDK came from the test's own packages folder, never the user's NuGet cache.
+        Assert.True(Directory.Exists(Path.Combine(p.PackagesFolder, "razor.microkernel.sdk", p.Sdk.Version.ToLowerInvariant())));
+        var userCache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages", "razor.microkernel.sdk");
+        Assert.False(Directory.Exists(Path.Combine(userCache, p.Sdk.Version.ToLowerInvariant())));
+        Assert.DoesNotContain(p.Files(), f => f.Contains("razor.microkernel.sdk", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]
@@ -228,7 +234,7 @@ public class OverlayBuildTests
         var p = HelloProject();
         p.Build().AssertSuccess(); // restores the SDK into the private packages folder
         var r = SdkHarness.RunDotnet(p.Directory, ["msbuild", p.ProjectFile, "-getItem:UpToDateCheckInput", "-getItem:UpToDateCheckBuilt", "-nr:false"],
-            null, TimeSpan.FromMinutes(2), p.Sdk.PackagesFolder);
+            null, TimeSpan.FromMinutes(2), p.PackagesFolder);
         Assert.True(r.Succeeded, r.Output);
         Assert.Contains("files/motd", r.Output);
         Assert.Contains("files/scripts/sub/net.sh", r.Output);
