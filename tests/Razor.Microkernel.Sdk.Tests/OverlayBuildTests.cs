@@ -74,8 +74,12 @@ public class OverlayBuildTests
         ];
         Assert.Equal(expected, lines);
 
-        // The listing beside the overlay says the same, plus bytes per layer.
+        // The listing beside the overlay says the same, line for line in `tar -tv` style, plus bytes per layer.
         var txt = File.ReadAllText(p.Overlay + ".txt");
+        var txtLines = txt.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l, " +", " ")).ToList();
+        Assert.All(expected, l => Assert.Contains(l, txtLines));
+        Assert.Contains("# 71 bytes 16 entries 0 dropped files", txtLines); // motd 18 + boot.sh 20 + net.sh 19 + su 14
+        Assert.Contains("# 35 bytes 7 entries 0 dropped archive mcollective-1.2.1.tgz", txtLines);
         Assert.Contains("usr/local/mcollective -> /usr/local/tce.installed/mcollective-1.2.1", txt);
         Assert.Contains("archive mcollective-1.2.1.tgz", txt);
         Assert.Contains("entries in all", txt);
