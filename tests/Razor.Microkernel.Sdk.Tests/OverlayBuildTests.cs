@@ -146,6 +146,15 @@ public class OverlayBuildTests
     {
         var a = HelloProject();
         var b = HelloProject();
+
+        // The second checkout's files have other modes, owners and times: none of that reaches the image.
+        foreach (var f in Directory.EnumerateFiles(b["files"], "*", SearchOption.AllDirectories))
+        {
+            File.SetUnixFileMode(f, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetLastWriteTimeUtc(f, new DateTime(2019, 5, 6, 7, 8, 9, DateTimeKind.Utc));
+            Tool.Run("chown", "4321:4321", f).EnsureSuccess("chown");
+        }
+
         a.Build().AssertSuccess();
         b.Build().AssertSuccess();
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(a.Overlay)), SHA256.HashData(File.ReadAllBytes(b.Overlay)));
