@@ -49,7 +49,7 @@ public sealed class CancellationTests : IAsyncLifetime
             """);
         var stopwatch = new Stopwatch();
         var result = SdkHarness.RunDotnet(p.Directory, ["build", p.ProjectFile, "-nr:false", "-tl:off", "-v:n"], null, TimeSpan.FromMinutes(3),
-            p.Sdk.PackagesFolder, process =>
+            p.PackagesFolder, process =>
             {
                 var deadline = DateTime.UtcNow.AddMinutes(2);
                 while (_mirror.Requests(_builder.Relative("big.tcz")) == 0 && DateTime.UtcNow < deadline)

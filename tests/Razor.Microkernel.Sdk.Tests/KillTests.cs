@@ -21,7 +21,7 @@ public class KillTests
         new Random(7).NextBytes(big.AsSpan(0, big.Length / 2)); // half random, half zeros: a pack of a few seconds
         File.WriteAllBytes(p["big.bin"], big);
         var killedDuringPack = false;
-        SdkHarness.RunDotnet(p.Directory, ["build", p.ProjectFile, "-nr:false", "-tl:off", "-v:m"], null, TimeSpan.FromMinutes(5), p.Sdk.PackagesFolder, process =>
+        SdkHarness.RunDotnet(p.Directory, ["build", p.ProjectFile, "-nr:false", "-tl:off", "-v:m"], null, TimeSpan.FromMinutes(5), p.PackagesFolder, process =>
         {
             var deadline = DateTime.UtcNow.AddMinutes(3);
             while (!process.HasExited && DateTime.UtcNow < deadline)

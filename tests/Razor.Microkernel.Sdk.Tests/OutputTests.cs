@@ -71,7 +71,7 @@ public sealed class OutputTests : IAsyncLifetime
 
     /// <summary>`dotnet build` with the given verbosity and the terminal logger off (as when output is redirected).</summary>
     private static SdkHarness.RunResult Build(TestProject p, string verbosity)
-        => SdkHarness.RunDotnet(p.Directory, ["build", p.ProjectFile, "-nr:false", "-tl:off", $"-v:{verbosity}"], Secrets, TimeSpan.FromMinutes(5), p.Sdk.PackagesFolder);
+        => SdkHarness.RunDotnet(p.Directory, ["build", p.ProjectFile, "-nr:false", "-tl:off", $"-v:{verbosity}"], Secrets, TimeSpan.FromMinutes(5), p.PackagesFolder);
 
     /// <summary>The lines MSBuild's console logger prints for the build itself (between the header and "Build succeeded.").</summary>
     private static List<string> BuildLines(string output)

@@ -74,8 +74,12 @@ public class OverlayBuildTests
         ];
         Assert.Equal(expected, lines);
 
-        // The listing beside the overlay says the same, plus bytes per layer.
+        // The listing beside the overlay says the same, line for line in `tar -tv` style, plus bytes per layer.
         var txt = File.ReadAllText(p.Overlay + ".txt");
+        var txtLines = txt.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l, " +", " ")).ToList();
+        Assert.All(expected, l => Assert.Contains(l, txtLines));
+        Assert.Contains("# 71 bytes 16 entries 0 dropped files", txtLines); // motd 18 + boot.sh 20 + net.sh 19 + su 14
+        Assert.Contains("# 35 bytes 7 entries 0 dropped archive mcollective-1.2.1.tgz", txtLines);
         Assert.Contains("usr/local/mcollective -> /usr/local/tce.installed/mcollective-1.2.1", txt);
         Assert.Contains("archive mcollective-1.2.1.tgz", txt);
         Assert.Contains("entries in all", txt);
@@ -142,6 +146,15 @@ public class OverlayBuildTests
     {
         var a = HelloProject();
         var b = HelloProject();
+
+        // The second checkout's files have other modes, owners and times: none of that reaches the image.
+        foreach (var f in Directory.EnumerateFiles(b["files"], "*", SearchOption.AllDirectories))
+        {
+            File.SetUnixFileMode(f, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetLastWriteTimeUtc(f, new DateTime(2019, 5, 6, 7, 8, 9, DateTimeKind.Utc));
+            Tool.Run("chown", "4321:4321", f).EnsureSuccess("chown");
+        }
+
         a.Build().AssertSuccess();
         b.Build().AssertSuccess();
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(a.Overlay)), SHA256.HashData(File.ReadAllBytes(b.Overlay)));
@@ -210,6 +223,12 @@ public class OverlayBuildTests
         Assert.Equal("", Tool.Run("tar", "-tzf", p.Overlay).EnsureSuccess("tar -tzf").StdOut);
         p.Run("clean").AssertSuccess();
         Assert.False(File.Exists(p.Overlay));
+
+        // The SDK came from the test's own packages folder, never the user's NuGet cache.
+        Assert.True(Directory.Exists(Path.Combine(p.PackagesFolder, "razor.microkernel.sdk", p.Sdk.Version.ToLowerInvariant())));
+        var userCache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages", "razor.microkernel.sdk");
+        Assert.False(Directory.Exists(Path.Combine(userCache, p.Sdk.Version.ToLowerInvariant())));
+        Assert.DoesNotContain(p.Files(), f => f.Contains("razor.microkernel.sdk", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]
@@ -228,7 +247,7 @@ public class OverlayBuildTests
         var p = HelloProject();
         p.Build().AssertSuccess(); // restores the SDK into the private packages folder
         var r = SdkHarness.RunDotnet(p.Directory, ["msbuild", p.ProjectFile, "-getItem:UpToDateCheckInput", "-getItem:UpToDateCheckBuilt", "-nr:false"],
-            null, TimeSpan.FromMinutes(2), p.Sdk.PackagesFolder);
+            null, TimeSpan.FromMinutes(2), p.PackagesFolder);
         Assert.True(r.Succeeded, r.Output);
         Assert.Contains("files/motd", r.Output);
         Assert.Contains("files/scripts/sub/net.sh", r.Output);

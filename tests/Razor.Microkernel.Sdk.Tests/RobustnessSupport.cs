@@ -25,7 +25,7 @@ internal static partial class Interrupter
         var signalled = false;
         var toExit = TimeSpan.Zero;
         var result = SdkHarness.RunDotnet(p.Directory, ["build", p.ProjectFile, "-nr:false", "-tl:off", "-v:d"], null, TimeSpan.FromMinutes(6),
-            p.Sdk.PackagesFolder, process =>
+            p.PackagesFolder, process =>
             {
                 var deadline = DateTime.UtcNow.AddMinutes(4);
                 while (!process.HasExited && DateTime.UtcNow < deadline && !ready())

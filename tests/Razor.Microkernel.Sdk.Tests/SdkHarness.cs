@@ -8,7 +8,7 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// <summary>
 /// Packs the SDK once per test run under a unique version into a private feed, and builds project
 /// files with it in temp folders that each have their own NuGet.config (cleared, local feed only),
-/// global.json and a private packages folder; child builds see no inherited MSBuild variables and
+/// global.json and a private packages folder (NUGET_PACKAGES); child builds see no inherited MSBuild variables and
 /// reuse no nodes. A failing test keeps its folder and binlog and names them in its message.
 /// </summary>
 public static partial class SdkHarness
@@ -194,6 +194,9 @@ public sealed class TestProject(string directory, SdkHarness.PackedSdk sdk)
 
     public string ProjectFile => Path.Combine(Directory, "Microkernel.proj");
 
+    /// <summary>This test's own NUGET_PACKAGES (beside its folder, so clean checks of the folder do not see it).</summary>
+    public string PackagesFolder => Path.Combine(Sdk.PackagesFolder, Path.GetFileName(Directory));
+
     public string OutDir => Path.Combine(Directory, "bin", "Debug");
 
     public string Overlay => Path.Combine(OutDir, "mc-linux-fs-snap.tar.gz");
@@ -232,7 +235,7 @@ public sealed class TestProject(string directory, SdkHarness.PackedSdk sdk)
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(binlog)!);
         var args = new List<string> { verb, ProjectFile, "-nr:false", "-tl:off", "-v:d", $"-bl:{binlog}" };
         args.AddRange(extraArgs ?? []);
-        var r = SdkHarness.RunDotnet(Directory, args, environment, timeout ?? TimeSpan.FromMinutes(5), Sdk.PackagesFolder);
+        var r = SdkHarness.RunDotnet(Directory, args, environment, timeout ?? TimeSpan.FromMinutes(5), PackagesFolder);
         return new BuildResult(r.ExitCode, r.Output, binlog, Directory);
     }
 

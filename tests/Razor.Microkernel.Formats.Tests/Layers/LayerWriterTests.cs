@@ -49,6 +49,74 @@ public class LayerWriterTests
     }
 
     [Fact]
+    public void Write_ThenRead_RoundTripsEveryTypeModeOwnerAndLink_AndLongNamesUsePaxHeaders()
+    {
+        var staff = new Ownership(0, 50, "root", "staff");
+        var longName = "usr/local/lib/ruby/" + string.Join('/', Enumerable.Repeat(new string('g', 70), 3)) + "/" + new string('h', 110) + ".rb";
+        var longTarget = "/usr/local/tce.installed/" + new string('t', 140);
+        var ms = new MemoryStream();
+        using (var w = new LayerWriter(ms, 7, leaveOpen: true))
+        {
+            w.AddDirectory("var/spool", new EntryAttributes(Convert.ToInt32("2775", 8), staff, 7));
+            w.AddFile("usr/bin/wall", new EntryAttributes(Convert.ToInt32("2755", 8), staff, 7), "wall"u8);
+            w.AddFile("usr/bin/passwd", new EntryAttributes(Convert.ToInt32("4711", 8), Ownership.Root, 7), "pw"u8);
+            w.AddDirectory("tmp", new EntryAttributes(Convert.ToInt32("1777", 8), Ownership.Root, 7));
+            w.AddSymlink("usr/lib/rel", "../share//x/./y", EntryAttributes.Default(LayerEntryType.Symlink, 7));
+            w.AddSymlink("opt/long", longTarget, EntryAttributes.Default(LayerEntryType.Symlink, 7));
+            w.AddHardLink("usr/bin/wall2", "usr/bin/wall", EntryAttributes.Default(LayerEntryType.File, 7));
+            w.AddDevice("dev/tty0", LayerEntryType.CharacterDevice, 4, 0, new EntryAttributes(Convert.ToInt32("620", 8), new Ownership(0, 5, "root", "tty"), 7));
+            w.AddDevice("dev/sdb1", LayerEntryType.BlockDevice, 8, 17, new EntryAttributes(Convert.ToInt32("660", 8), Ownership.Root, 7));
+            w.AddFifo("run/initctl", new EntryAttributes(Convert.ToInt32("600", 8), Tc, 7));
+            w.AddFile(longName, new EntryAttributes(Convert.ToInt32("644", 8), Tc, 7), "long"u8);
+            w.Finish();
+        }
+
+        ms.Position = 0;
+        var read = LayerReader.ReadEntries(ms).Where(e => !e.Implicit).ToDictionary(e => e.Path);
+        Assert.Equal(11, read.Count);
+        Assert.Equal((LayerEntryType.Directory, Convert.ToInt32("2775", 8), staff), (read["var/spool"].Type, read["var/spool"].Attributes.Mode, read["var/spool"].Attributes.Owner));
+        Assert.Equal((LayerEntryType.File, Convert.ToInt32("2755", 8), 4L), (read["usr/bin/wall"].Type, read["usr/bin/wall"].Attributes.Mode, read["usr/bin/wall"].Size));
+        Assert.Equal(Convert.ToInt32("4711", 8), read["usr/bin/passwd"].Attributes.Mode);
+        Assert.Equal(Convert.ToInt32("1777", 8), read["tmp"].Attributes.Mode);
+        Assert.Equal((LayerEntryType.Symlink, "../share//x/./y"), (read["usr/lib/rel"].Type, read["usr/lib/rel"].LinkTarget));
+        Assert.Equal(longTarget, read["opt/long"].LinkTarget);
+        Assert.Equal((LayerEntryType.HardLink, "usr/bin/wall"), (read["usr/bin/wall2"].Type, read["usr/bin/wall2"].LinkTarget));
+        Assert.Equal((LayerEntryType.CharacterDevice, 4, 0, 5, "tty"), (read["dev/tty0"].Type, read["dev/tty0"].DeviceMajor, read["dev/tty0"].DeviceMinor,
+            read["dev/tty0"].Attributes.Owner.Gid, read["dev/tty0"].Attributes.Owner.GroupName));
+        Assert.Equal((LayerEntryType.BlockDevice, 8, 17), (read["dev/sdb1"].Type, read["dev/sdb1"].DeviceMajor, read["dev/sdb1"].DeviceMinor));
+        Assert.Equal((LayerEntryType.Fifo, Tc), (read["run/initctl"].Type, read["run/initctl"].Attributes.Owner));
+        Assert.Equal((Tc, 4L, 7L), (read[longName].Attributes.Owner, read[longName].Size, read[longName].Attributes.ModificationTime));
+
+        // Names and link targets beyond ustar's fields travel in PAX extended headers ('x'), not GNU ././@LongLink.
+        ms.Position = 0;
+        var raw = System.Text.Encoding.Latin1.GetString(ms.ToArray());
+        Assert.DoesNotContain("././@LongLink", raw);
+        ms.Position = 0;
+        using var tar = new System.Formats.Tar.TarReader(ms, leaveOpen: true);
+        var pax = new List<System.Formats.Tar.PaxTarEntry>();
+        while (tar.GetNextEntry() is { } e)
+        {
+            if (e is System.Formats.Tar.PaxTarEntry p && p.ExtendedAttributes.Count > 0)
+            {
+                pax.Add(p);
+            }
+        }
+
+        Assert.Contains(pax, p => p.ExtendedAttributes.TryGetValue("path", out var v) && v == longName);
+        Assert.Contains(pax, p => p.ExtendedAttributes.TryGetValue("linkpath", out var v) && v == longTarget);
+
+        // GNU tar reads the same: setgid shown as 's' in the group's execute place, the long names in full.
+        using var tmp = new TempFolder();
+        File.WriteAllBytes(tmp["layer.tar"], ms.ToArray());
+        var listing = Tool.Run("tar", "-tvf", tmp["layer.tar"]).EnsureSuccess("tar -tvf").StdOut;
+        Assert.Contains("drwxrwsr-x root/staff", listing);
+        Assert.Contains("-rwxr-sr-x root/staff", listing);
+        Assert.Contains(" " + longName + "\n", listing);
+        Assert.Contains("opt/long -> " + longTarget, listing);
+        Assert.Contains("usr/lib/rel -> ../share//x/./y", listing);
+    }
+
+    [Fact]
     public void Write_SameEntries_GivesSameBytes()
     {
         static byte[] Make()
