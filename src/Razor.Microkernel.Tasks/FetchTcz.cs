@@ -112,7 +112,9 @@ public sealed class FetchTcz : RmkTask
             Arch = Arch,
             Kernel = Kernel,
             Offline = Offline,
-            Lock = LockedMode ? existing : null,
+            // The lock file's SHA-256 pins are enforced on every build (a mirror that now serves other bytes is RMK1003),
+            // except when the project asks to pick up the mirror's updates (RefreshMetadata without locked mode).
+            Lock = LockedMode || !RefreshMetadata ? existing : null,
             RefreshMetadata = RefreshMetadata && !Offline,
         };
 

@@ -74,6 +74,30 @@ public class BootHookTests
     }
 
     [Fact]
+    public void BootHook_WithoutKernelModules_SkipsDepmod()
+    {
+        var p = SdkHarness.CreateProject("bootnomod");
+        using var mirror = new TempFolder("rmk-localmirror");
+        var builder = new TestSupport.Mirror.TinyCoreMirrorBuilder(mirror.Path);
+        var tree = Path.Combine(mirror.Path, "src", "libfoo");
+        Directory.CreateDirectory(Path.Combine(tree, "usr/local/tce.installed"));
+        Directory.CreateDirectory(Path.Combine(tree, "usr/local/lib"));
+        File.WriteAllText(Path.Combine(tree, "usr/local/lib/libfoo.so"), "libfoo");
+        File.WriteAllText(Path.Combine(tree, "usr/local/tce.installed/libfoo"), "#!/bin/sh\necho \"startup libfoo\" >> /boot.log\n");
+        builder.AddSquashfs("libfoo.tcz", tree);
+        p.WithProject($"""
+            <PropertyGroup>
+              <TczMirror>{mirror.Path}</TczMirror>
+              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
+            </PropertyGroup>
+            <ItemGroup><TczExtension Include="libfoo" /></ItemGroup>
+            """);
+        p.Build().AssertSuccess();
+        Assert.DoesNotContain("usr/local/lib/modules", Tool.Run("tar", "-tzf", p.Overlay).StdOut);
+        Assert.Equal(["sethostname box", "ldconfig", "startup libfoo", "bootlocal"], Boot(p).Select(c => c.TrimEnd()).ToArray());
+    }
+
+    [Fact]
     public void BootCommand_WithALineBreak_IsACodedError()
     {
         var p = SdkHarness.CreateProject("bootbad");

@@ -18,8 +18,8 @@ public sealed class TczExtensionTests : IAsyncLifetime
         Add("gdbm", "usr/local/lib/libgdbm.so.3", null);
         Add("ncurses", "usr/local/lib/libncurses.so.5", null);
         Add("readline", "usr/local/lib/libreadline.so.6", "ncurses.tcz\r\n");
-        // A real-world .dep: blank lines, trailing spaces, CRLF and no final newline.
-        Add("ruby", "usr/local/bin/ruby", "gdbm.tcz\n\n  readline.tcz  \r\n", startup: true);
+        // A real-world .dep: blank lines, leading and trailing spaces, CRLF and no final newline.
+        Add("ruby", "usr/local/bin/ruby", "\n  gdbm.tcz\r\n\r\n  readline.tcz  ", startup: true);
         Add("scsi-3.0.21-tinycore", "lib/modules/3.0.21-tinycore/kernel/drivers/scsi/sd_mod.ko.gz", null);
         Add("util-linux", "usr/local/bin/lscpu", null, extra: ["usr/local/sbin/sfdisk", "usr/local/bin/mount"]);
         _mirror = await LoopbackMirror.StartAsync(_mirrorRoot.Path);
@@ -98,6 +98,21 @@ public sealed class TczExtensionTests : IAsyncLifetime
             .Select(n => text.IndexOf($"\"{n}\"", StringComparison.Ordinal)).ToList();
         Assert.All(order, i => Assert.True(i >= 0));
         Assert.Equal(order.Order(), order);
+        var tinyCore = lockJson.RootElement.GetProperty("tinyCore");
+        Assert.Equal((_mirror.BaseUrl, "4.x", "x86", "3.0.21-tinycore"), (tinyCore.GetProperty("mirror").GetString(), tinyCore.GetProperty("version").GetString(),
+            tinyCore.GetProperty("arch").GetString(), tinyCore.GetProperty("kernel").GetString()));
+        foreach (var e in lockJson.RootElement.GetProperty("extensions").EnumerateArray())
+        {
+            var tcz = File.ReadAllBytes(Path.Combine(_builder.TczFolder, e.GetProperty("name").GetString()!));
+            Assert.Equal(TinyCoreMirrorBuilder.Md5(tcz), e.GetProperty("md5").GetString());
+            Assert.Equal(TinyCoreMirrorBuilder.Sha256(tcz), e.GetProperty("sha256").GetString());
+            Assert.Equal(tcz.Length, e.GetProperty("size").GetInt64());
+        }
+
+        // The lock file is written only when its content changes: a plain rebuild leaves it alone.
+        var written = File.GetLastWriteTimeUtc(p["microkernel.lock.json"]);
+        p.Build().AssertSuccess();
+        Assert.Equal(written, File.GetLastWriteTimeUtc(p["microkernel.lock.json"]));
 
         // Second build: offline, the mirror stopped answering; nothing re-extracted, same bytes.
         var bytes = File.ReadAllBytes(p.Overlay);
@@ -254,5 +269,195 @@ public sealed class TczExtensionTests : IAsyncLifetime
         var p = Project("<TczExtension Include=\"gdbm;ncurses\" />");
         p.Build().AssertSuccess();
         Assert.Contains(" usr/local/lib/libncurses.so.5\n", Listing(p));
+    }
+
+    [Fact]
+    public void Extensions_FilesWithoutDependencies_TakesOnlyTheFiles_AndDependenciesTrueBringsTheTree()
+    {
+        Add("tools", "usr/local/bin/tool1", "gdbm.tcz\n", extra: ["usr/local/bin/tool2"]);
+        var p = Project("<TczExtension Include=\"tools\" Files=\"usr/local/bin/tool1\" />");
+        p.Build().AssertSuccess();
+        var listing = Listing(p);
+        Assert.Contains(" usr/local/bin/tool1\n", listing);
+        Assert.DoesNotContain("tool2", listing);
+        Assert.DoesNotContain("libgdbm", listing);
+        Assert.DoesNotContain("gdbm.tcz", File.ReadAllText(p["microkernel.lock.json"]));
+
+        p.WithProject($"""
+            <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory></PropertyGroup>
+            <ItemGroup><TczExtension Include="tools" Files="usr/local/bin/tool1" Dependencies="true" /></ItemGroup>
+            """);
+        p.Build().AssertSuccess();
+        listing = Listing(p);
+        Assert.Contains(" usr/local/lib/libgdbm.so.3\n", listing);
+        Assert.Contains(" usr/local/tce.installed/gdbm\n", listing);
+        Assert.DoesNotContain("tool2", listing);
+    }
+
+    [Fact]
+    public void Extensions_DependencyCycle_IsWarningRMK1010_AndBroken()
+    {
+        Add("cyc-a", "usr/local/bin/cyc-a", "cyc-b.tcz\n");
+        Add("cyc-b", "usr/local/bin/cyc-b", "cyc-a.tcz\n");
+        var p = Project("<TczExtension Include=\"cyc-a\" />");
+        var r = p.Build().AssertSuccess();
+        Assert.Contains("RMK1010", r.Codes);
+        Assert.Contains("cyc-a.tcz → cyc-b.tcz → cyc-a.tcz", r.Output);
+        var listing = Listing(p);
+        Assert.Contains(" usr/local/bin/cyc-a\n", listing);
+        Assert.Contains(" usr/local/bin/cyc-b\n", listing);
+        var lockText = File.ReadAllText(p["microkernel.lock.json"]);
+        Assert.True(lockText.IndexOf("\"cyc-b.tcz\"", StringComparison.Ordinal) < lockText.IndexOf("\"cyc-a.tcz\"", StringComparison.Ordinal), lockText);
+    }
+
+    /// <summary>Each misbehaviour of the mirror ends in success or in a coded error, and never leaves a corrupt cache entry.</summary>
+    [Theory]
+    [InlineData("truncated", null)]
+    [InlineData("redirect", null)]
+    [InlineData("reset-without-ranges", null)]
+    [InlineData("server-error-then-ok", null)]
+    [InlineData("wrong-md5", "RMK1003")]
+    [InlineData("server-error-forever", "RMK1002")]
+    [InlineData("tcz-not-found", "RMK1011")]
+    public void Extensions_MisbehavingMirror_EndsInSuccessOrACodedError_NeverACorruptCache(string misbehaviour, string? code)
+    {
+        var tcz = _builder.Relative("gdbm.tcz");
+        switch (misbehaviour)
+        {
+            case "truncated": _mirror.Misbehave(tcz, new TruncateBody(1, 100)); break;
+            case "redirect": _mirror.Misbehave(tcz, new Redirect(tcz + "?moved", 301, Times: 1)); break;
+            case "reset-without-ranges": _mirror.RangeSupport = false; _mirror.Misbehave(tcz, new ResetMidBody(1, 100)); break;
+            case "server-error-then-ok": _mirror.Misbehave(tcz, new ServerError(3, 503)); break;
+            case "wrong-md5": File.WriteAllText(Path.Combine(_builder.TczFolder, "gdbm.tcz.md5.txt"), new string('a', 32) + "  gdbm.tcz\n"); break;
+            case "server-error-forever": _mirror.Misbehave(tcz, new ServerError(int.MaxValue)); break;
+            case "tcz-not-found": _mirror.Misbehave(tcz, new NotFound()); break;
+        }
+
+        var p = Project("<TczExtension Include=\"gdbm\" />");
+        var r = p.Build();
+        var keys = CacheCheck.AssertConsistent(p["cache"]);
+        if (code is null)
+        {
+            r.AssertSuccess();
+            Assert.Contains(" usr/local/lib/libgdbm.so.3\n", Listing(p));
+            Assert.Contains("tcz/4.x/x86/gdbm.tcz", keys);
+        }
+        else
+        {
+            r.AssertFailureWith(code);
+            Assert.Contains("gdbm.tcz", r.Output);
+            Assert.DoesNotContain("tcz/4.x/x86/gdbm.tcz", keys);
+            Assert.False(File.Exists(p.Overlay));
+            Assert.False(File.Exists(p["microkernel.lock.json"]));
+        }
+    }
+
+    [Fact]
+    public void Extensions_LongDownload_LogsProgressLinesWithSizeAndRate()
+    {
+        var tree = Path.Combine(_mirrorRoot.Path, "src", "blob");
+        Directory.CreateDirectory(Path.Combine(tree, "usr/local/share/blob"));
+        var random = new byte[256 * 1024];
+        new Random(4).NextBytes(random);
+        File.WriteAllBytes(Path.Combine(tree, "usr/local/share/blob/data"), random);
+        _builder.AddSquashfs("blob.tcz", tree);
+        // About 2.5 s of body: progress is reported once a second while it arrives.
+        _mirror.Misbehave(_builder.Relative("blob.tcz"), new Trickle(1, 16 * 1024, TimeSpan.FromMilliseconds(150)));
+        var r = Project("<TczExtension Include=\"blob\" />").Build().AssertSuccess();
+        var lines = System.Text.RegularExpressions.Regex.Matches(r.Output, @"blob\.tcz: ([\d.]+) KiB of ([\d.]+) KiB at [\d.]+ (B|KiB|MiB)/s")
+            .Select(m => (Got: double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture),
+                Total: double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+        Assert.Contains(lines, l => l.Got < l.Total); // a line while the download was under way, not only the final one
+    }
+
+    [Fact]
+    public async Task Extensions_FallbackMirrors_AndAnotherVersionArchAndKernel()
+    {
+        using var otherRoot = new TempFolder("rmk-mirror5");
+        var other = new TinyCoreMirrorBuilder(otherRoot.Path, "5.x", "x86_64");
+        foreach (var (name, file, dep) in new[] { ("mods-4.8.17-tinycore64", "usr/local/lib/modules/4.8.17-tinycore64/kernel/m.ko.gz", (string?)null),
+                     ("tool", "usr/local/bin/tool", "mods-KERNEL.tcz\r\n") })
+        {
+            var tree = Path.Combine(otherRoot.Path, "src", name);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(tree, file))!);
+            File.WriteAllText(Path.Combine(tree, file), name);
+            other.AddSquashfs(name + ".tcz", tree, dep);
+        }
+
+        // The project's mirror has nothing, the first fallback (a folder) has nothing, the second has the files.
+        using var emptyRoot = new TempFolder("rmk-mirror-empty");
+        using var emptyFolder = new TempFolder("rmk-mirror-empty-folder");
+        await using var empty = await LoopbackMirror.StartAsync(emptyRoot.Path);
+        await using var good = await LoopbackMirror.StartAsync(otherRoot.Path);
+        var p = SdkHarness.CreateProject("fallback");
+        p.WithProject($"""
+            <PropertyGroup>
+              <TczMirror>{empty.BaseUrl}</TczMirror>
+              <TczMirrorFallbacks>{emptyFolder.Path};{good.BaseUrl}</TczMirrorFallbacks>
+              <TinyCoreVersion>5.x</TinyCoreVersion>
+              <TinyCoreArch>x86_64</TinyCoreArch>
+              <TinyCoreKernel>4.8.17-tinycore64</TinyCoreKernel>
+              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
+            </PropertyGroup>
+            <ItemGroup><TczExtension Include="tool.tcz" /></ItemGroup>
+            """);
+        p.Build().AssertSuccess();
+        Assert.Equal(1, empty.Requests("5.x/x86_64/tcz/tool.tcz.md5.txt"));   // asked first, did not have it
+        Assert.Equal(1, good.Requests("5.x/x86_64/tcz/tool.tcz"));
+        Assert.Equal(1, good.Requests("5.x/x86_64/tcz/mods-4.8.17-tinycore64.tcz"));
+        var listing = Listing(p);
+        Assert.Contains(" usr/local/bin/tool\n", listing);
+        Assert.Contains(" usr/local/lib/modules/4.8.17-tinycore64/kernel/m.ko.gz\n", listing);
+        using var lockJson = JsonDocument.Parse(File.ReadAllText(p["microkernel.lock.json"]));
+        var tinyCore = lockJson.RootElement.GetProperty("tinyCore");
+        Assert.Equal((empty.BaseUrl, "5.x", "x86_64", "4.8.17-tinycore64"), (tinyCore.GetProperty("mirror").GetString(), tinyCore.GetProperty("version").GetString(),
+            tinyCore.GetProperty("arch").GetString(), tinyCore.GetProperty("kernel").GetString()));
+        Assert.Equal(["mods-4.8.17-tinycore64.tcz", "tool.tcz"],
+            lockJson.RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToArray());
+    }
+
+    [Fact]
+    public void Extensions_LockFileSha256_IsEnforcedWithoutLockedMode_UntilARefresh()
+    {
+        var p = Project("<TczExtension Include=\"readline\" />");
+        p.Build().AssertSuccess();
+        var locked = File.ReadAllText(p["microkernel.lock.json"]);
+
+        // The mirror rebuilds ncurses (other bytes, a matching .md5.txt); a cold cache must not take them silently.
+        Add("ncurses", "usr/local/lib/libncurses.so.5.9", null);
+        var r = p.Build("-p:MicrokernelCacheDirectory=cache2").AssertFailureWith("RMK1003");
+        Assert.Contains("ncurses.tcz", r.Output);
+        Assert.Contains("SHA-256", r.Output);
+        Assert.Equal(locked, File.ReadAllText(p["microkernel.lock.json"]));
+        Assert.DoesNotContain("tcz/4.x/x86/ncurses.tcz", CacheCheck.AssertConsistent(p["cache2"]));
+        p.Build("-p:MicrokernelCacheDirectory=cache2", "-p:MicrokernelLockedMode=true").AssertFailureWith("RMK1003");
+
+        // Asking for the mirror's updates takes the new file and records it.
+        p.Build("-p:MicrokernelCacheDirectory=cache2", "-p:MicrokernelRefreshMetadata=true").AssertSuccess();
+        Assert.Contains(TinyCoreMirrorBuilder.Sha256(File.ReadAllBytes(Path.Combine(_builder.TczFolder, "ncurses.tcz"))), File.ReadAllText(p["microkernel.lock.json"]));
+        Assert.Contains(" usr/local/lib/libncurses.so.5.9\n", Listing(p));
+    }
+
+    [Fact]
+    public void Extensions_LockedModeWithoutALockFile_IsRMK1021()
+    {
+        var p = Project("<TczExtension Include=\"gdbm\" />");
+        p.Build("-p:MicrokernelLockedMode=true").AssertFailureWith("RMK1021");
+        Assert.False(File.Exists(p["microkernel.lock.json"]));
+        Assert.False(File.Exists(p.Overlay));
+    }
+
+    [Fact]
+    public void Extensions_DefaultCache_IsPerUserUnderXdgCacheHome()
+    {
+        var p = SdkHarness.CreateProject("xdg");
+        p.WithProject($"""
+            <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror></PropertyGroup>
+            <ItemGroup><TczExtension Include="gdbm" /></ItemGroup>
+            """);
+        var xdg = Path.Combine(_mirrorRoot.Path, "xdg-cache");
+        p.Run("build", null, new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = xdg }).AssertSuccess();
+        Assert.Contains("tcz/4.x/x86/gdbm.tcz", CacheCheck.AssertConsistent(Path.Combine(xdg, "razor-microkernel")));
     }
 }

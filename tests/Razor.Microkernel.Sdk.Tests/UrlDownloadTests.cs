@@ -128,6 +128,34 @@ public sealed class UrlDownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public void UrlRubyGemsAndCoreIso_AreDownloadedAndUsed_AndRecordedInTheLockFile()
+    {
+        var p = Project("");
+        _root.Write("rubygems/rubygems-1.8.15.tgz", GemTests.RubyGemsTarball());
+        var iso = IsoTests.MakeCoreIso(p);
+        _root.Write("release/Core-4.5.2.iso", File.ReadAllBytes(iso));
+        File.Delete(iso);
+        var rubygems = _server.Url("rubygems/rubygems-1.8.15.tgz");
+        var core = _server.Url("release/Core-4.5.2.iso");
+        p.WithProject($"""
+            <PropertyGroup><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory><MicrokernelVersion>0.9.1</MicrokernelVersion></PropertyGroup>
+            <ItemGroup>
+              <RubyGems Include="{rubygems}" Sha256="{Sha(File.ReadAllBytes(_root["rubygems/rubygems-1.8.15.tgz"]))}" />
+              <CoreIso Include="{core}" Sha256="{Sha(File.ReadAllBytes(_root["release/Core-4.5.2.iso"]))}" />
+            </ItemGroup>
+            """);
+        p.Build().AssertSuccess();
+        Assert.Contains(" usr/local/lib/ruby/site_ruby/1.8/rubygems.rb\n", Tool.Run("tar", "-tvzf", p.Overlay).StdOut);
+        var built = Path.Combine(p.OutDir, "rz_mk_dev-image.0.9.1.iso");
+        Assert.True(File.Exists(built));
+        Assert.Contains("Razor MK 0.9.1", Tool.Run("xorriso", "-indev", built, "-pvd_info").EnsureSuccess("xorriso -pvd_info").StdOut);
+        var lockText = File.ReadAllText(p["microkernel.lock.json"]);
+        Assert.Contains(rubygems, lockText);
+        Assert.Contains(core, lockText);
+        Assert.Equal(1, _server.Requests("release/Core-4.5.2.iso"));
+    }
+
+    [Fact]
     public void UrlArchive_NotFound_IsACodedError()
     {
         var p = Project($"""<OverlayArchive Include="{_server.Url("nothing/here.tgz")}" />""");

@@ -253,6 +253,22 @@ public sealed class TczFetcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fetch_DownloadsRunInParallel_NeverMoreThanTheBound()
+    {
+        foreach (var name in content.Keys)
+        {
+            server.Misbehave(layout.Relative(name), new Trickle(1, 1024, TimeSpan.FromMilliseconds(40)));
+        }
+
+        var request = Request("ruby", "bash", "lshw", "util-linux") with { Download = Fast() with { MaxParallelDownloads = 2 } };
+        var result = await TczFetcher.FetchAsync(request);
+        Assert.Equal(9, result.Extensions.Count);
+        AssertFetched(result);
+        // Each .tcz body takes 160 ms or more: nine of them overlap, but never more than two at once.
+        Assert.Equal(2, server.PeakConcurrent(p => p.EndsWith(".tcz", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Fetch_Cancelled_StopsPromptly()
     {
         server.Misbehave(layout.Relative("ruby.tcz"), new Trickle(int.MaxValue, 64, TimeSpan.FromMilliseconds(100)));

@@ -50,6 +50,7 @@ public sealed class LoopbackMirror : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Misbehavior>> behaviors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> counts = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Path, string? Range)> log = new();
+    private readonly ConcurrentQueue<(string Path, long Start, long End)> spans = new();
 
     private LoopbackMirror(string root, WebApplication app)
     {
@@ -106,6 +107,22 @@ public sealed class LoopbackMirror : IAsyncDisposable
     public IReadOnlyList<string?> RangeHeaders(string relative)
         => log.Where(e => e.Path == Key(relative)).Select(e => e.Range).ToList();
 
+    /// <summary>The most requests for paths matching <paramref name="path"/> (a URL path, <c>/4.x/…</c>) that were being
+    /// answered at the same moment, over every request finished so far.</summary>
+    public int PeakConcurrent(Func<string, bool> path)
+    {
+        var edges = spans.Where(s => path(s.Path)).SelectMany(s => new[] { (At: s.Start, Delta: 1), (At: s.End, Delta: -1) })
+            .OrderBy(e => e.At).ThenBy(e => e.Delta); // an end before a start at the same tick
+        int current = 0, peak = 0;
+        foreach (var (_, delta) in edges)
+        {
+            current += delta;
+            peak = Math.Max(peak, current);
+        }
+
+        return peak;
+    }
+
     private static string Key(string relative) => "/" + relative.TrimStart('/');
 
     private Misbehavior? Current(string path)
@@ -129,6 +146,19 @@ public sealed class LoopbackMirror : IAsyncDisposable
     }
 
     private async Task HandleAsync(HttpContext ctx)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await AnswerAsync(ctx).ConfigureAwait(false);
+        }
+        finally
+        {
+            spans.Enqueue((ctx.Request.Path.Value ?? "/", start, System.Diagnostics.Stopwatch.GetTimestamp()));
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext ctx)
     {
         var path = ctx.Request.Path.Value ?? "/";
         var range = ctx.Request.Headers.Range.ToString();
