@@ -46,6 +46,15 @@ public sealed class FetchTcz : RmkTask
     /// <summary>Read .dep and .md5.txt from the mirror again instead of the cached copies.</summary>
     public bool RefreshMetadata { get; set; }
 
+    /// <summary>MicrokernelDownloadTimeout: seconds without data before an attempt fails (empty: 30).</summary>
+    public string? DownloadTimeout { get; set; }
+
+    /// <summary>MicrokernelDownloadAttempts: attempts per mirror before the next one is tried (empty: 4).</summary>
+    public string? DownloadAttempts { get; set; }
+
+    /// <summary>MicrokernelMaxParallelDownloads: downloads at once (empty: 4).</summary>
+    public string? MaxParallelDownloads { get; set; }
+
     /// <summary>Resolved extensions in install order: the cached .tcz with Name, ExtensionName, Md5,
     /// Sha256, Size, Files, Order and Dependencies metadata.</summary>
     [Output]
@@ -53,6 +62,11 @@ public sealed class FetchTcz : RmkTask
 
     protected override void ExecuteCore()
     {
+        if (DownloadSettings.Read(this, DownloadTimeout, DownloadAttempts, MaxParallelDownloads) is not { } download)
+        {
+            return;
+        }
+
         var byName = new Dictionary<string, ITaskItem>(StringComparer.Ordinal);
         var requests = new List<TczExtensionRequest>();
         foreach (var item in Extensions)
@@ -112,6 +126,7 @@ public sealed class FetchTcz : RmkTask
             Arch = Arch,
             Kernel = Kernel,
             Offline = Offline,
+            Download = download,
             // The lock file's SHA-256 pins are enforced on every build (a mirror that now serves other bytes is RMK1003),
             // except when the project asks to pick up the mirror's updates (RefreshMetadata without locked mode).
             Lock = LockedMode || !RefreshMetadata ? existing : null,

@@ -35,8 +35,22 @@ public sealed class FetchUrls : RmkTask
     /// <summary>The item type the URL item came from (RmkKind, set by the SDK's targets).</summary>
     private static string Kind(ITaskItem item) => item.GetMetadata("RmkKind") is { Length: > 0 } kind ? kind : "OverlayArchive";
 
+    /// <summary>MicrokernelDownloadTimeout: seconds without data before an attempt fails (empty: 30).</summary>
+    public string? DownloadTimeout { get; set; }
+
+    /// <summary>MicrokernelDownloadAttempts: attempts per URL (empty: 4).</summary>
+    public string? DownloadAttempts { get; set; }
+
+    /// <summary>MicrokernelMaxParallelDownloads: downloads at once (empty: 4).</summary>
+    public string? MaxParallelDownloads { get; set; }
+
     protected override void ExecuteCore()
     {
+        if (DownloadSettings.Read(this, DownloadTimeout, DownloadAttempts, MaxParallelDownloads) is not { } download)
+        {
+            return;
+        }
+
         Formats.Fetch.LockFile? existing;
         try
         {
@@ -87,17 +101,56 @@ public sealed class FetchUrls : RmkTask
         }
 
         var cacheRoot = string.IsNullOrWhiteSpace(CacheDirectory) ? DownloadCache.DefaultRoot() : CacheDirectory;
+
+        // All URLs at once, at most MaxParallelDownloads on the network; every failure is reported at its own item.
+        using var gate = new SemaphoreSlim(download.MaxParallelDownloads);
+        async System.Threading.Tasks.Task<(UrlFetchResult? Result, Exception? Error)> FetchOne(string url, string? pin, IProgress<FetchEvent> progress)
+        {
+            await gate.WaitAsync(CancellationToken).ConfigureAwait(false);
+            try
+            {
+                var request = new UrlFetchRequest { Url = url, ExpectedSha256 = pin, CacheDirectory = cacheRoot, Offline = Offline, Download = download };
+                return (await UrlFetcher.FetchAsync(request, progress, CancellationToken).ConfigureAwait(false), null);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !CancellationToken.IsCancellationRequested)
+            {
+                return (null, e);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        var all = new FetchReporter(this, cacheRoot, _ => (null, "OverlayArchive"));
+        if (!all.Run(p => System.Threading.Tasks.Task.WhenAll(requests.Select(r => System.Threading.Tasks.Task.Run(() => FetchOne(r.Url, r.Pin, p)))), out var outcomes))
+        {
+            return;
+        }
+
+        for (var i = 0; i < requests.Count; i++)
+        {
+            if (outcomes[i].Error is { } error)
+            {
+                var item = requests[i].Item;
+                if (!new FetchReporter(this, cacheRoot, _ => (item, Kind(item))).Report(error))
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+                }
+            }
+        }
+
+        if (Log.HasLoggedErrors)
+        {
+            return;
+        }
+
         var results = new List<UrlFetchResult>();
         var fetched = new List<ITaskItem>();
-        foreach (var (item, url, pin) in requests)
+        for (var i = 0; i < requests.Count; i++)
         {
-            var reporter = new FetchReporter(this, cacheRoot, _ => (item, Kind(item)));
-            if (!reporter.Run(p => UrlFetcher.FetchAsync(new UrlFetchRequest { Url = url, ExpectedSha256 = pin, CacheDirectory = cacheRoot, Offline = Offline }, p, CancellationToken),
-                    out var r))
-            {
-                return;
-            }
-
+            var (item, url, _) = requests[i];
+            var r = outcomes[i].Result!;
             results.Add(r);
             var local = new TaskItem(r.Path);
             item.CopyMetadataTo(local);

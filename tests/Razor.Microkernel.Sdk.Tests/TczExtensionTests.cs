@@ -353,6 +353,28 @@ public sealed class TczExtensionTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Extensions_BodyTricklingSlowerThanTheTimeout_FailsEachAttempt_IsRMK1002_AndCachesNothing()
+    {
+        // One byte every 3 s against MicrokernelDownloadTimeout=1: each of the 2 attempts times out on its first slow read.
+        var tcz = _builder.Relative("gdbm.tcz");
+        _mirror.Misbehave(tcz, new Trickle(int.MaxValue, 1, TimeSpan.FromSeconds(3)));
+        var p = Project("<TczExtension Include=\"gdbm\" />",
+            "<MicrokernelDownloadTimeout>1</MicrokernelDownloadTimeout><MicrokernelDownloadAttempts>2</MicrokernelDownloadAttempts>");
+        var r = p.Build();
+        r.AssertFailureWith("RMK1002");
+        Assert.Matches(@"gdbm\.tcz.*2 attempts.*no data for 1 s", r.Output);
+        Assert.Equal(2, _mirror.Requests(tcz));
+        Assert.DoesNotContain("tcz/4.x/x86/gdbm.tcz", CacheCheck.AssertConsistent(p["cache"]));
+        Assert.False(File.Exists(p.Overlay));
+
+        // Slow but steady (a chunk every 0.3 s) is no timeout: the same settings download it.
+        _mirror.ClearMisbehaviors();
+        _mirror.Misbehave(tcz, new Trickle(1, 1024, TimeSpan.FromMilliseconds(300)));
+        p.Build().AssertSuccess();
+        Assert.Contains("tcz/4.x/x86/gdbm.tcz", CacheCheck.AssertConsistent(p["cache"]));
+    }
+
+    [Fact]
     public void Extensions_LongDownload_LogsProgressLinesWithSizeAndRate()
     {
         var tree = Path.Combine(_mirrorRoot.Path, "src", "blob");

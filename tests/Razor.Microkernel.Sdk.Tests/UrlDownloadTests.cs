@@ -156,6 +156,57 @@ public sealed class UrlDownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public void UrlItems_DownloadInParallel_BoundedByMaxParallelDownloads_AndEveryFailureIsReportedAtItsItem()
+    {
+        // Five archives that each take about a second to arrive: with a bound of 2 they overlap, never more than two at once.
+        var items = new System.Text.StringBuilder();
+        for (var i = 0; i < 5; i++)
+        {
+            var noise = new byte[24 * 1024];
+            new Random(i).NextBytes(noise);
+            var bytes = TestArchives.Tgz(TestArchives.Dir($"a{i}/"), TestArchives.File($"a{i}/data", Convert.ToBase64String(noise)));
+            _root.Write($"par/a{i}.tgz", bytes);
+            _server.Misbehave($"par/a{i}.tgz", new Trickle(1, 4096, TimeSpan.FromMilliseconds(100)));
+            items.Append($"""<OverlayArchive Include="{_server.Url($"par/a{i}.tgz")}" Sha256="{Sha(bytes)}" Destination="/opt/a{i}" />""");
+        }
+
+        var p = Project(items.ToString(), "<MicrokernelMaxParallelDownloads>2</MicrokernelMaxParallelDownloads>");
+        p.Build().AssertSuccess();
+        Assert.Equal(2, _server.PeakConcurrent(path => path.StartsWith("/par/", StringComparison.Ordinal)));
+        Assert.Equal(5, Enumerable.Range(0, 5).Sum(i => _server.Requests($"par/a{i}.tgz")));
+        var listing = Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut;
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Contains($" opt/a{i}/a{i}/data\n", listing);
+        }
+
+        // Two bad items of five: both are reported, each at its own line of the project file; nothing is built.
+        var bad = Project(items.ToString()
+            .Replace(_server.Url("par/a1.tgz"), _server.Url("par/missing.tgz"), StringComparison.Ordinal)
+            .Replace(Sha(File.ReadAllBytes(_root["par/a3.tgz"])), new string('0', 64), StringComparison.Ordinal));
+        _server.ClearMisbehaviors();
+        var r = bad.Build();
+        r.AssertFailureWith("RMK1001");
+        Assert.Contains("RMK1003", r.Codes);
+        Assert.False(File.Exists(bad.Overlay));
+    }
+
+    [Theory]
+    [InlineData("MicrokernelDownloadTimeout", "abc")]
+    [InlineData("MicrokernelDownloadAttempts", "0")]
+    [InlineData("MicrokernelMaxParallelDownloads", "-1")]
+    public void UrlItems_InvalidDownloadSetting_IsRMK1040_BeforeAnyDownload(string property, string value)
+    {
+        var url = _server.Url("mcollective/mcollective-1.2.1.tgz");
+        var p = Project($"""<OverlayArchive Include="{url}" Sha256="{Sha(_archive)}" />""", $"<{property}>{value}</{property}>");
+        var r = p.Build();
+        r.AssertFailureWith("RMK1040");
+        Assert.Contains(property, r.Output);
+        Assert.Equal(0, _server.TotalRequests);
+        Assert.False(File.Exists(p.Overlay));
+    }
+
+    [Fact]
     public void UrlArchive_NotFound_IsACodedError()
     {
         var p = Project($"""<OverlayArchive Include="{_server.Url("nothing/here.tgz")}" />""");

@@ -253,7 +253,10 @@ public sealed class LoopbackMirror : IAsyncDisposable
                 {
                     await ctx.Response.Body.WriteAsync(body.Slice(offset, Math.Min(trickle.ChunkBytes, body.Length - offset)), aborted).ConfigureAwait(false);
                     await ctx.Response.Body.FlushAsync(aborted).ConfigureAwait(false);
-                    await Task.Delay(trickle.Delay, aborted).ConfigureAwait(false);
+                    if (offset + trickle.ChunkBytes < body.Length)
+                    {
+                        await Task.Delay(trickle.Delay, aborted).ConfigureAwait(false); // between chunks: the answer ends with its last byte
+                    }
                 }
 
                 return;
