@@ -68,6 +68,14 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
 
         Assert.Equal(expected.Listing.Count, entries.Count);
         Assert.Equal(!args.Contains("-no-xattrs", StringComparison.Ordinal), img.HasXattrs);
+
+        // The inode forms the image holds (1-7 basic, 8-14 extended): every basic form, and with xattrs every
+        // extended one (mksquashfs uses them for entries with xattrs); the 3,000-entry folder and the hard-linked
+        // and sparse files are extended in any case. More ids than one id-table metadata block holds.
+        var forms = entries.Select(e => e.Inode.Type + (e.Inode.Extended ? 7 : 0)).ToHashSet();
+        int[] wanted = img.HasXattrs ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        Assert.Equal(wanted, forms.Order());
+        Assert.True(entries.Select(e => e.Uid).Concat(entries.Select(e => e.Gid)).Distinct().Count() > 2048);
     }
 
     [Theory]
@@ -87,6 +95,7 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
         var entries = LayerReader.ReadAll(layer);
         Assert.DoesNotContain(entries, e => e.Implicit);
         var sockets = expected.Where(p => p.Value.Type == "s").Select(p => p.Key).ToList();
+        Assert.Equal(["dev/socket", "dev/socket2"], sockets);
         Assert.Equal(sockets, result.Warnings.Where(w => w.Kind == SquashFsWarningKind.SocketSkipped).Select(w => w.Path));
         Assert.Equal(expected.Count - sockets.Count, result.Entries);
         var xattrWarnings = result.Warnings.Count(w => w.Kind == SquashFsWarningKind.XattrsIgnored);
