@@ -20,6 +20,8 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
         { "lz4-hc", "-comp lz4 -Xhc" },
         { "xz-bcj", "-comp xz -Xbcj x86 -b 256K" },
         { "zstd", "-comp zstd -b 4096" },
+        { "lzo-options", "-comp lzo -Xalgorithm lzo1x_1 -b 4096" },
+        { "zstd-options", "-comp zstd -Xcompression-level 3" },
         { "no-fragments", "-no-fragments -b 4096" },
         { "always-fragments", "-always-use-fragments" },
         { "uncompressed", "-noI -noD -noF -noX -b 4096" },
@@ -32,6 +34,11 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
     {
         var image = fixture.Image(name, args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         var expected = Expected(image);
+
+        // A non-default compressor setting (-X…) makes mksquashfs write a compressor options block (flag 0x400);
+        // lz4 always writes one (its format version).
+        var flags = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(File.ReadAllBytes(image).AsSpan(24, 2));
+        Assert.Equal(args.Contains("-X", StringComparison.Ordinal) || args.Contains("-comp lz4", StringComparison.Ordinal), (flags & 0x400) != 0);
 
         using var img = SquashFsImage.Open(image);
         var ours = new Dictionary<string, Observed>(StringComparer.Ordinal);
