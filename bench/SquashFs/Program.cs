@@ -4,7 +4,8 @@ using Razor.Microkernel.Formats.Layers;
 using Razor.Microkernel.Formats.SquashFs;
 
 // Usage:
-//   dotnet run -c Release --project bench/SquashFs -- [--work DIR] [--corpus 40] [--large-mb 1024] [--fuzz N]
+//   dotnet run -c Release --project bench/SquashFs -- [--work DIR] [--corpus 40] [--large-mb 1024]
+//   (the long fuzz run is bench/SquashFs/fuzz.sh)
 //   (child modes used by the benchmark itself: extract OUTDIR IMAGE...)
 // Generates (once, cached in the work folder) ~40 tcz-like images (gzip, 4 KiB blocks, no xattrs) and one large
 // image, then times our extraction into layer tars against `unsquashfs -p 2 -d DIR` followed by `tar cf` of DIR,

@@ -20,6 +20,8 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
         { "lz4-hc", "-comp lz4 -Xhc" },
         { "xz-bcj", "-comp xz -Xbcj x86 -b 256K" },
         { "zstd", "-comp zstd -b 4096" },
+        { "lzo-options", "-comp lzo -Xalgorithm lzo1x_1 -b 4096" },
+        { "zstd-options", "-comp zstd -Xcompression-level 3" },
         { "no-fragments", "-no-fragments -b 4096" },
         { "always-fragments", "-always-use-fragments" },
         { "uncompressed", "-noI -noD -noF -noX -b 4096" },
@@ -32,6 +34,11 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
     {
         var image = fixture.Image(name, args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         var expected = Expected(image);
+
+        // A non-default compressor setting (-X…) makes mksquashfs write a compressor options block (flag 0x400);
+        // lz4 always writes one (its format version).
+        var flags = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(File.ReadAllBytes(image).AsSpan(24, 2));
+        Assert.Equal(args.Contains("-X", StringComparison.Ordinal) || args.Contains("-comp lz4", StringComparison.Ordinal), (flags & 0x400) != 0);
 
         using var img = SquashFsImage.Open(image);
         var ours = new Dictionary<string, Observed>(StringComparer.Ordinal);
@@ -68,6 +75,14 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
 
         Assert.Equal(expected.Listing.Count, entries.Count);
         Assert.Equal(!args.Contains("-no-xattrs", StringComparison.Ordinal), img.HasXattrs);
+
+        // The inode forms the image holds (1-7 basic, 8-14 extended): every basic form, and with xattrs every
+        // extended one (mksquashfs uses them for entries with xattrs); the 3,000-entry folder and the hard-linked
+        // and sparse files are extended in any case. More ids than one id-table metadata block holds.
+        var forms = entries.Select(e => e.Inode.Type + (e.Inode.Extended ? 7 : 0)).ToHashSet();
+        int[] wanted = img.HasXattrs ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        Assert.Equal(wanted, forms.Order());
+        Assert.True(entries.Select(e => e.Uid).Concat(entries.Select(e => e.Gid)).Distinct().Count() > 2048);
     }
 
     [Theory]
@@ -87,6 +102,7 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
         var entries = LayerReader.ReadAll(layer);
         Assert.DoesNotContain(entries, e => e.Implicit);
         var sockets = expected.Where(p => p.Value.Type == "s").Select(p => p.Key).ToList();
+        Assert.Equal(["dev/socket", "dev/socket2"], sockets);
         Assert.Equal(sockets, result.Warnings.Where(w => w.Kind == SquashFsWarningKind.SocketSkipped).Select(w => w.Path));
         Assert.Equal(expected.Count - sockets.Count, result.Entries);
         var xattrWarnings = result.Warnings.Count(w => w.Kind == SquashFsWarningKind.XattrsIgnored);
@@ -145,6 +161,50 @@ public sealed class SquashFsCrossCheckTests(SquashFsFixture fixture) : IClassFix
 
         Compare(expected, ours);
         Assert.Equal(expected.Where(p => p.Value.Type == "f" && p.Value.Group == p.Key).Sum(p => p.Value.Size), result.ContentBytes);
+    }
+
+    /// <summary>Each data block and each fragment block is read (and so decoded) once, however many files' tails a
+    /// fragment block holds. Without -no-duplicates mksquashfs lets files share blocks, so it is given here.</summary>
+    [Fact]
+    public void Extract_ReadsEveryDataAndFragmentBlockOnce()
+    {
+        var image = fixture.Image("once", "-b", "4096", "-no-duplicates", "-no-xattrs");
+        var bytes = File.ReadAllBytes(image);
+        var inodeTable = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(64));
+        var reads = new CountingStream(bytes);
+        SquashFsExtractResult result;
+        int tails;
+        using (var img = SquashFsImage.Open(reads))
+        {
+            tails = img.Entries().Count(e => e.Type == SquashFsEntryType.File && e.Inode.HasFragment);
+            reads.Reads.Clear();
+            using var w = new LayerWriter(Stream.Null);
+            result = SquashFsExtractor.ExtractToLayer(img, w, new SquashFsExtractOptions());
+            w.Finish();
+        }
+
+        Assert.True(tails > 3000, $"{tails} files with a tail in a fragment");
+        var dataReads = reads.Reads.Where(r => r < inodeTable).GroupBy(r => r).ToList();
+        Assert.NotEmpty(dataReads);
+        var twice = dataReads.Where(g => g.Count() > 1).Select(g => $"{g.Key} ({g.Count()}x)").Take(5).ToList();
+        Assert.True(twice.Count == 0, "blocks read more than once: " + string.Join(", ", twice));
+        Assert.True(result.ContentBytes > 3 << 20);
+    }
+
+    private sealed class CountingStream(byte[] bytes) : MemoryStream(bytes, writable: false)
+    {
+        public List<long> Reads { get; } = [];
+
+        // A MemoryStream subclass's Read(Span) goes through Stream.Read(Span), which calls this one.
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            lock (Reads)
+            {
+                Reads.Add(Position);
+            }
+
+            return base.Read(buffer, offset, count);
+        }
     }
 
     private static void Compare(Dictionary<string, Observed> expected, Dictionary<string, Observed> actual)

@@ -108,9 +108,14 @@ public sealed class SquashFsFixture : IDisposable
         Directory.CreateDirectory(Path.Combine(root, "empty-dir"));
         Directory.CreateDirectory(Path.Combine(root, "nested/empty/deeper"));
 
+        // Many owners: 3,000 distinct uids and gids make an id table of three metadata blocks (2,048 ids each).
         for (var i = 0; i < 3000; i++)
         {
             File($"many/entry-{i:D4}", System.Text.Encoding.ASCII.GetBytes($"{i}\n"));
+            if (LChown(Path.Combine(root, $"many/entry-{i:D4}"), 10_000 + i, 20_000 + i) != 0)
+            {
+                throw new InvalidOperationException("lchown failed: " + System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+            }
         }
 
         File("names/" + new string('n', 255), "long name\n"u8.ToArray());
@@ -140,16 +145,36 @@ public sealed class SquashFsFixture : IDisposable
         Tool.Run("mknod", "-m", "666", Path.Combine(root, "dev/null"), "c", "1", "3").EnsureSuccess("mknod");
         Tool.Run("mknod", "-m", "660", Path.Combine(root, "dev/sda"), "b", "8", "0").EnsureSuccess("mknod");
         Tool.Run("mknod", "-m", "600", Path.Combine(root, "dev/big"), "c", "259", "70000").EnsureSuccess("mknod");
+        Tool.Run("mknod", "-m", "640", Path.Combine(root, "dev/sdb"), "b", "8", "16").EnsureSuccess("mknod");
         Tool.Run("mkfifo", "-m", "640", Path.Combine(root, "dev/fifo")).EnsureSuccess("mkfifo");
-        using (var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        Tool.Run("mkfifo", "-m", "600", Path.Combine(root, "dev/fifo2")).EnsureSuccess("mkfifo");
+        foreach (var name in new[] { "dev/socket", "dev/socket2" })
         {
-            s.Bind(new UnixDomainSocketEndPoint(Path.Combine(root, "dev/socket")));
+            // .NET removes a bound socket's file when the socket is closed: keep a second name (a hard link).
+            var bound = Path.Combine(root, name + ".bound");
+            using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            s.Bind(new UnixDomainSocketEndPoint(bound));
+            Link(name + ".bound", name);
+            s.Close();
+            if (System.IO.File.Exists(bound) || !System.IO.File.Exists(Path.Combine(root, name)))
+            {
+                throw new InvalidOperationException("could not make the socket " + name);
+            }
         }
 
-        // An extended attribute: images made without -no-xattrs carry an xattr table.
-        if (SetXattr(Path.Combine(root, "small.txt"), "user.rmk", [49], 1, 0) != 0)
+        // Extended attributes: images made without -no-xattrs carry an xattr table, and mksquashfs gives an entry
+        // with xattrs the extended form of its inode, so these make extended symlink, device, fifo, socket and
+        // folder inodes (types 8-14) next to the basic ones above (sdb, big, fifo2, socket2, other links).
+        foreach (var (rel, name) in new[]
         {
-            throw new InvalidOperationException("setxattr failed: " + System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+            ("small.txt", "user.rmk"), ("empty-dir", "user.rmk"), ("links/absolute", "trusted.rmk"), ("dev/null", "trusted.rmk"),
+            ("dev/sda", "trusted.rmk"), ("dev/fifo", "trusted.rmk"), ("dev/socket", "trusted.rmk"),
+        })
+        {
+            if (LSetXattr(Path.Combine(root, rel), name, [49], 1, 0) != 0)
+            {
+                throw new InvalidOperationException($"lsetxattr {rel} failed: " + System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+            }
         }
 
         // Times: everything at t0, a few entries elsewhere (folders last, as their contents change them).
@@ -164,8 +189,11 @@ public sealed class SquashFsFixture : IDisposable
             => Tool.Run("chown", noDereference ? ["-h", owner, Path.Combine(root, rel)] : [owner, Path.Combine(root, rel)]).EnsureSuccess("chown");
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setxattr", SetLastError = true)]
-    private static extern int SetXattr([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path,
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "lchown", SetLastError = true)]
+    private static extern int LChown([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int uid, int gid);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "lsetxattr", SetLastError = true)]
+    private static extern int LSetXattr([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path,
         [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name, byte[] value, nuint size, int flags);
 
     private static void Chmod(string mode, string full) => Tool.Run("chmod", mode, full).EnsureSuccess("chmod");

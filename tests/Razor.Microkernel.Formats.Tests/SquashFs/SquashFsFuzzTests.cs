@@ -3,20 +3,29 @@ using System.Globalization;
 using Razor.Microkernel.Formats.Layers;
 using Razor.Microkernel.Formats.SquashFs;
 using Razor.Microkernel.TestSupport;
+using Xunit.Abstractions;
 
 namespace Razor.Microkernel.Formats.Tests.SquashFs;
 
 /// <summary>Seeded mutation fuzzing over small images made by the real mksquashfs (and by the test builder):
 /// bit flips, truncations and overwrites of fields with interesting values. Every case must end in success
 /// or in one of the two typed exceptions, within a time bound. RMK_FUZZ_ITERATIONS sets the cases per
-/// fixture (default 400; RMK_FUZZ_SEED changes the seed) for longer runs.</summary>
+/// fixture (default 400; RMK_FUZZ_SEED changes the seed) for longer runs. The class runs alone (no other test
+/// class in parallel) so that the bytes each case allocates can be measured and bounded.</summary>
+[Collection(nameof(SquashFsFuzzTests))]
 public sealed class SquashFsFuzzTests : IClassFixture<SquashFsFuzzTests.Fixtures>
 {
     private static readonly TimeSpan CaseBound = TimeSpan.FromSeconds(10);
+
+    /// <summary>What one case may allocate in all. The bounded metadata and fragment caches and the pipeline's pooled
+    /// buffers stay far below it (under 1 MB per case on these fixtures); an allocation sized from an unchecked
+    /// field (a mutated file size, name length, block size or count) does not.</summary>
+    private const long CaseAllocationBound = 128L << 20;
     private static readonly SquashFsLimits FuzzLimits = new() { MaxTotalBytes = 64L << 20, MaxEntries = 10_000 };
     private readonly Fixtures _fixtures;
+    private readonly ITestOutputHelper _output;
 
-    public SquashFsFuzzTests(Fixtures fixtures) => _fixtures = fixtures;
+    public SquashFsFuzzTests(Fixtures fixtures, ITestOutputHelper output) => (_fixtures, _output) = (fixtures, output);
 
     public static TheoryData<string> Names => new() { "gzip-4k", "uncompressed", "lz4", "lzo", "zstd", "xz", "lzma", "builder" };
 
@@ -30,9 +39,11 @@ public sealed class SquashFsFuzzTests : IClassFixture<SquashFsFuzzTests.Fixtures
         var rng = new Random(seed ^ name.GetHashCode(StringComparison.Ordinal));
         var metadataStart = (int)BinaryPrimitives.ReadUInt64LittleEndian(original.AsSpan(64));
         var outcomes = new Dictionary<string, int>();
+        long mostAllocated = 0;
         for (var i = 0; i < iterations; i++)
         {
             var mutated = Mutate(original, metadataStart, rng, out var how);
+            var allocatedBefore = GC.GetTotalAllocatedBytes();
             var run = Task.Run(() => Run(mutated));
             if (await Task.WhenAny(run, Task.Delay(CaseBound)) != run)
             {
@@ -40,6 +51,13 @@ public sealed class SquashFsFuzzTests : IClassFixture<SquashFsFuzzTests.Fixtures
             }
 
             var outcome = await run;
+            var allocated = GC.GetTotalAllocatedBytes() - allocatedBefore;
+            mostAllocated = Math.Max(mostAllocated, allocated);
+            if (allocated > CaseAllocationBound)
+            {
+                Assert.Fail($"{name} case {i} ({how}, seed {seed}) allocated {allocated:N0} bytes (bound {CaseAllocationBound:N0}); outcome {outcome?.GetType().Name ?? "ok"}");
+            }
+
             if (outcome is not (null or SquashFsFormatException or FormatLimitException))
             {
                 Assert.Fail($"{name} case {i} ({how}, seed {seed}) threw {outcome}");
@@ -50,7 +68,9 @@ public sealed class SquashFsFuzzTests : IClassFixture<SquashFsFuzzTests.Fixtures
         }
 
         // The mutations must reach the parsers: most cases fail, some still succeed.
-        Assert.True(outcomes.GetValueOrDefault(nameof(SquashFsFormatException)) > iterations / 10, string.Join(", ", outcomes));
+        _output.WriteLine($"{name}: {string.Join(", ", outcomes)}; most allocated by one case: {mostAllocated:N0} bytes");
+        Assert.True(outcomes.GetValueOrDefault(nameof(SquashFsFormatException)) > iterations / 10,
+            $"{string.Join(", ", outcomes)}; most allocated by one case: {mostAllocated:N0} bytes");
     }
 
     private static Exception? Run(byte[] image)
@@ -180,3 +200,7 @@ public sealed class SquashFsFuzzTests : IClassFixture<SquashFsFuzzTests.Fixtures
         public void Dispose() => _tmp.Dispose();
     }
 }
+
+[CollectionDefinition(nameof(SquashFsFuzzTests), DisableParallelization = true)]
+public sealed class SquashFsFuzzCollection;
+

@@ -53,6 +53,50 @@ public sealed class SquashFsSafetyTests
     }
 
     [Fact]
+    public void Extract_RefusesEmptyName_ANameLengthThatWrapsToZero()
+    {
+        // The format stores length - 1, so an empty name can only be smuggled in as 0xFFFF (which 16-bit
+        // arithmetic turns into 0); the reader computes 65,536 and refuses it at the entry.
+        var b = new SquashFsBuilder();
+        b.File(b.Root, "f", "x"u8.ToArray());
+        var image = b.Build();
+        Patch16(image, b.EntryOffsets[(b.Root, "f")] + 6, 0xFFFF);
+        var e = AssertRefused<SquashFsFormatException>(image);
+        Assert.Equal(b.EntryOffsets[(b.Root, "f")], e.Offset);
+    }
+
+    [Fact]
+    public void Extract_RefusesUidOrGidIndexOutsideTheIdTable()
+    {
+        foreach (var field in new[] { 4, 6 })
+        {
+            var b = new SquashFsBuilder();
+            var f = b.File(b.Root, "f", "x"u8.ToArray());
+            var image = b.Build();
+            Patch16(image, b.InodeOffsets[f] + field, 7);
+            var e = AssertRefused<SquashFsFormatException>(image);
+            Assert.Equal(b.InodeOffsets[f], e.Offset);
+            Assert.Contains("id table", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(48, 0ul)] // id table index: a block position inside the superblock
+    [InlineData(48, 0x7FFF_FFFF_FFFFul)] // id table index: a block position past the table
+    [InlineData(80, 0ul)] // fragment table index: inside the superblock
+    [InlineData(80, 0x7FFF_FFFF_FFFFul)] // fragment table index: past the table
+    public void Open_RefusesLookupTableIndexPointingOutsideItsTable(int superblockField, ulong position)
+    {
+        var b = new SquashFsBuilder();
+        b.FragmentFile(b.Root, "a", "alpha\n"u8.ToArray());
+        var image = b.Build();
+        var index = (int)BinaryPrimitives.ReadUInt64LittleEndian(image.AsSpan(superblockField));
+        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(index), position);
+        var e = AssertRefused<SquashFsFormatException>(image);
+        Assert.Equal(index, e.Offset);
+    }
+
+    [Fact]
     public void Extract_RefusesDuplicateNames_SymlinkAndFileSharingAName()
     {
         // CVE-2021-41072: a symlink 'x' -> /etc followed by a file 'x/…' or 'x' would write through the link.
