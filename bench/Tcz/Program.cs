@@ -6,6 +6,7 @@ using Razor.Microkernel.TestSupport.Mirror;
 
 // TczBench run [extensions=40] [totalMiB=30] [rounds=3]   the comparison (see README.md)
 // TczBench fetch MIRROR CACHE NAME...                     one cold/warm fetch (used for the two-process check)
+// TczBench mirror DIR [extensions=40] [totalMiB=30]        writes the same mirror into a folder and prints its roots (warm-build.sh)
 if (args.Length > 0 && args[0] == "fetch")
 {
     var r = await TczFetcher.FetchAsync(new TczFetchRequest
@@ -18,11 +19,17 @@ if (args.Length > 0 && args[0] == "fetch")
     return 0;
 }
 
+var writeOnly = args.Length > 1 && args[0] == "mirror";
+if (writeOnly)
+{
+    args = [.. args.Skip(1)]; // DIR takes the place of "run"
+}
+
 var count = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40;
 var totalMiB = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 30;
 var rounds = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 3;
 using var tmp = new TempFolder("rmk-bench");
-var layout = new TinyCoreMirrorBuilder(tmp["mirror"]);
+var layout = new TinyCoreMirrorBuilder(writeOnly ? args[0] : tmp["mirror"]);
 var random = new Random(42);
 var names = Enumerable.Range(0, count).Select(i => $"ext{i:00}.tcz").ToList();
 var weights = names.Select(_ => random.NextDouble() + 0.1).ToList();
@@ -43,10 +50,27 @@ for (var i = 0; i < count; i++)
 
     var size = (int)(totalMiB * 1024.0 * 1024 * weights[i] / weights.Sum());
     totalBytes += size;
-    layout.Add(names[i], string.Join("\r\n", deps.Distinct()) + "\n", size: size);
+    var depText = string.Join("\r\n", deps.Distinct()) + "\n";
+    if (writeOnly)
+    {
+        // Real SquashFS images (mksquashfs), so a project can build from this mirror: one library of random bytes each.
+        var content = new byte[size];
+        random.NextBytes(content);
+        layout.AddLibrary(names[i][..^4], depText, content);
+    }
+    else
+    {
+        layout.Add(names[i], depText, size: size);
+    }
 }
 
 var roots = names.Where((_, i) => i % 5 == 4).ToArray();
+if (writeOnly)
+{
+    Console.WriteLine(string.Join(';', roots));
+    return 0;
+}
+
 await using var server = await LoopbackMirror.StartAsync(layout.Root);
 var tczUrl = server.Url("4.x/x86/tcz");
 Console.WriteLine($"Mirror: {count} extensions, {totalBytes / 1048576.0:0.0} MiB, roots {string.Join(' ', roots)}");
