@@ -95,24 +95,6 @@ public class OverlayArchiveBuildTests
         Assert.Empty(p.Build("-p:OverlayCompressionLevel=0").AssertSuccess().TargetsRun);
     }
 
-    /// <summary>A PAX extended header claiming 8 GiB of records, followed by nothing.</summary>
-    private static byte[] HugePaxHeader()
-    {
-        var header = new byte[512];
-        Encoding.ASCII.GetBytes("PaxHeaders/x").CopyTo(header, 0);
-        Encoding.ASCII.GetBytes("0000644\0").CopyTo(header, 100);
-        Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 108);
-        Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 116);
-        Encoding.ASCII.GetBytes("77777777777\0").CopyTo(header, 124);
-        Encoding.ASCII.GetBytes("00000000000\0").CopyTo(header, 136);
-        header[156] = (byte)'x';
-        Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(header, 257);
-        Encoding.ASCII.GetBytes("        ").CopyTo(header, 148);
-        var sum = header.Sum(b => b);
-        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header, 148);
-        return [.. header, .. new byte[1024]];
-    }
-
     private static byte[] Hostile(string kind)
     {
         var good = TestArchives.Tar(TestArchives.Dir("app/"), TestArchives.File("app/big", new string('x', 5000)), TestArchives.File("app/b", "b"));
@@ -125,7 +107,7 @@ public class OverlayArchiveBuildTests
             "hardlink-escape" => TestArchives.Tgz(TestArchives.File("app/ok", "ok"), TestArchives.HardLink("app/shadow", "../../etc/shadow")),
             "device" => TestArchives.Tgz(TestArchives.File("app/ok", "ok"), TestArchives.Device("dev/sda", block: true, 8, 0)),
             "duplicate" => TestArchives.Tgz(TestArchives.File("app/a", "1"), TestArchives.File("app/a", "2")),
-            "huge-header" => TestArchives.Gzip(HugePaxHeader()),
+            "huge-header" => TestArchives.Gzip(TestArchives.HugePaxHeader()),
             "truncated-tar" => good[..1500],
             "truncated-gzip" => TestArchives.Gzip(good)[..^10],
             "garbage" => Encoding.ASCII.GetBytes(new string('z', 3000)),

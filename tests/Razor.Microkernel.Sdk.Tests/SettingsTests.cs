@@ -97,11 +97,19 @@ public class SettingsTests
         Assert.False(File.Exists(p.Overlay));
     }
 
+    /// <summary>Missing, published-example and short secrets, each with the code Production refuses it with
+    /// (and Development warns with).</summary>
+    public static TheoryData<string?, string?, string> WeakSecrets => new()
+    {
+        { null, null, "RMK4115" },
+        { "klot2oj2ked2tayn3hu5on7l", Password, "RMK4116" },
+        { Psk, "iwillchangethispassword", "RMK4116" },
+        { "short", Password, "RMK4117" },
+        { Psk, "short", "RMK4117" },
+    };
+
     [Theory]
-    [InlineData(null, null, "RMK4115")]
-    [InlineData("klot2oj2ked2tayn3hu5on7l", Password, "RMK4116")]
-    [InlineData(Psk, "iwillchangethispassword", "RMK4116")]
-    [InlineData("short", Password, "RMK4117")]
+    [MemberData(nameof(WeakSecrets))]
     public void Production_RefusesMissingExampleAndShortSecrets(string? psk, string? password, string code)
     {
         var p = SdkHarness.CreateProject("prod");
@@ -248,11 +256,7 @@ public class SettingsTests
     }
 
     [Theory]
-    [InlineData(null, null, "RMK4115")]
-    [InlineData("klot2oj2ked2tayn3hu5on7l", Password, "RMK4116")]
-    [InlineData(Psk, "iwillchangethispassword", "RMK4116")]
-    [InlineData("short", Password, "RMK4117")]
-    [InlineData(Psk, "short", "RMK4117")]
+    [MemberData(nameof(WeakSecrets))]
     public void Development_WarnsOnMissingExampleAndShortSecrets_AndBuilds(string? psk, string? password, string code)
     {
         var p = SdkHarness.CreateProject("devwarn");

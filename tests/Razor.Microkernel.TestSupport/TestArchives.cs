@@ -52,6 +52,25 @@ public static class TestArchives
 
     public static byte[] Tgz(params Entry[] entries) => Gzip(Tar(entries));
 
+    /// <summary>A tar whose only header is a PAX extended header claiming 8 GiB of records, followed by nothing.</summary>
+    public static byte[] HugePaxHeader()
+    {
+        var header = new byte[512];
+        void Put(string text, int offset) => System.Text.Encoding.ASCII.GetBytes(text).CopyTo(header, offset);
+        Put("PaxHeaders/x", 0);
+        Put("0000644\0", 100);
+        Put("0000000\0", 108);
+        Put("0000000\0", 116);
+        Put("77777777777\0", 124);
+        Put("00000000000\0", 136);
+        header[156] = (byte)'x';
+        Put("ustar\0" + "00", 257);
+        Put("        ", 148);
+        var sum = header.Sum(b => b);
+        Put(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ", 148);
+        return [.. header, .. new byte[1024]];
+    }
+
     public static byte[] Gzip(byte[] data)
     {
         var ms = new MemoryStream();
