@@ -65,12 +65,19 @@ public sealed class InstallGems : LayerTask
             "1.9" => "1.9.3",
             _ => series,
         };
+        // Ruby's library folder name (RbConfig ruby_version): 1.8 for 1.8.x, 1.9.1 for every 1.9.x, X.Y.0 from 2.0 on.
+        var libraryVersion = series switch
+        {
+            "1.9" => "1.9.1",
+            _ when int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var major) && major >= 2 => series + ".0",
+            _ => series,
+        };
         string gemHome, binDir, siteRuby;
         try
         {
-            gemHome = ImagePath.Normalize(string.IsNullOrWhiteSpace(GemHome) ? $"/usr/local/lib/ruby/gems/{series}" : GemHome);
+            gemHome = ImagePath.Normalize(string.IsNullOrWhiteSpace(GemHome) ? $"/usr/local/lib/ruby/gems/{libraryVersion}" : GemHome);
             binDir = ImagePath.Normalize(GemBinDir);
-            siteRuby = ImagePath.Normalize($"/usr/local/lib/ruby/site_ruby/{series}");
+            siteRuby = ImagePath.Normalize($"/usr/local/lib/ruby/site_ruby/{libraryVersion}");
         }
         catch (InvalidImagePathException e)
         {

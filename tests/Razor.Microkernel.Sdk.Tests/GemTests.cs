@@ -233,7 +233,7 @@ public class GemTests
         Assert.True(File.Exists(root["opt/gems/specifications/daemons-1.1.4.gemspec"]));
         Assert.True(File.Exists(root["opt/gems/cache/daemons-1.1.4.gem"]));
         Assert.True(Directory.Exists(root["opt/gems/doc"]));
-        Assert.True(File.Exists(root["usr/local/lib/ruby/site_ruby/1.9/rubygems.rb"]));
+        Assert.True(File.Exists(root["usr/local/lib/ruby/site_ruby/1.9.1/rubygems.rb"])); // Ruby 1.9's library folder is 1.9.1
         Assert.False(Directory.Exists(root["usr/local/lib/ruby/gems"]));
         Assert.False(Directory.Exists(root["usr/local/lib/ruby/site_ruby/1.8"]));
         Assert.Equal("#!/opt/ruby/bin/ruby19\nrequire 'rubygems'\n", File.ReadAllText(root["opt/bin/gem"]));
