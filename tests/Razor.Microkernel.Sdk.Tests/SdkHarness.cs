@@ -9,7 +9,7 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// Packs the SDK once per test run under a unique version into a private feed, and builds project
 /// files with it in temp folders that each have their own NuGet.config (cleared, local feed only),
 /// global.json and a private packages folder (NUGET_PACKAGES); child builds see no inherited MSBuild variables and
-/// reuse no nodes. A failing test keeps its folder and binlog and names them in its message.
+/// reuse no nodes. A failing test keeps its folder and binlog and names them in its message (until the next run).
 /// </summary>
 public static partial class SdkHarness
 {
@@ -38,6 +38,7 @@ public static partial class SdkHarness
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
         var version = $"1.0.0-test.{stamp}.{Environment.ProcessId}";
+        RemoveFinishedRuns();
         var run = Path.Combine(Path.GetTempPath(), $"rmk-e2e-{stamp}-{Environment.ProcessId}");
         var feed = Path.Combine(run, "feed");
         Directory.CreateDirectory(feed);
@@ -49,6 +50,46 @@ public static partial class SdkHarness
         }
 
         return new PackedSdk(version, feed, Path.Combine(run, "packages"), Path.Combine(feed, $"Razor.Microkernel.Sdk.{version}.nupkg"), run);
+    }
+
+    /// <summary>Deletes the run folders (projects, binlogs, packages) of earlier test runs whose process has ended, so
+    /// they do not pile up in the temp folder; a failed test's folder stays until the next run starts. Folders of
+    /// runs still going (their process is alive) are left alone.</summary>
+    private static void RemoveFinishedRuns()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), "rmk-e2e-*"))
+        {
+            var dash = dir.LastIndexOf('-');
+            if (!int.TryParse(dir[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            bool alive;
+            try
+            {
+                using var p = Process.GetProcessById(pid);
+                alive = !p.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                alive = false;
+            }
+
+            if (!alive)
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+        }
     }
 
     /// <summary>A fresh project folder wired to the packed SDK.</summary>
