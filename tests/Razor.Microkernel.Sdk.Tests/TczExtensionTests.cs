@@ -462,6 +462,30 @@ public sealed class TczExtensionTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Extensions_FileUrlMirror_IsReadLikeAFolder_AndTheNetworkIsNotTouched()
+    {
+        var fileUrl = new Uri(_mirrorRoot.Path + "/").AbsoluteUri;
+        Assert.StartsWith("file:///", fileUrl, StringComparison.Ordinal);
+        var p = SdkHarness.CreateProject("fileurl");
+        p.WithProject($"""
+            <PropertyGroup>
+              <TczMirror>{fileUrl}</TczMirror>
+              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
+            </PropertyGroup>
+            <ItemGroup><TczExtension Include="ruby" /></ItemGroup>
+            """);
+        p.Build().AssertSuccess();
+        var listing = Listing(p);
+        Assert.Contains(" usr/local/bin/ruby\n", listing);
+        Assert.Contains(" usr/local/lib/libgdbm.so.3\n", listing);
+        Assert.Contains(" usr/local/lib/libncurses.so.5\n", listing);
+        Assert.Equal(0, _mirror.TotalRequests);
+        // The lock file records a file:// mirror as the folder it names, the same as a plain folder path.
+        Assert.Equal(_mirrorRoot.Path, JsonDocument.Parse(File.ReadAllText(p["microkernel.lock.json"])).RootElement
+            .GetProperty("tinyCore").GetProperty("mirror").GetString());
+    }
+
+    [Fact]
     public void Extensions_LockedModeWithoutALockFile_IsRMK1021()
     {
         var p = Project("<TczExtension Include=\"gdbm\" />");
