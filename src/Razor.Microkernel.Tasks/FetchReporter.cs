@@ -63,10 +63,16 @@ internal sealed class FetchReporter(RmkTask task, string cacheRoot, Func<Excepti
         }
     }
 
-    /// <summary>Logs a fetch failure with its code; false for anything else.</summary>
+    /// <summary>Logs a fetch failure with its code at the item <c>itemOf</c> names; false for anything else.</summary>
     public bool Report(Exception e)
     {
         var (item, itemType) = itemOf(e);
+        return Report(e, item, itemType);
+    }
+
+    /// <summary>Logs a fetch failure with its code at <paramref name="item"/>; false for anything else.</summary>
+    public bool Report(Exception e, ITaskItem? item, string itemType)
+    {
         void Error(string resource, params object?[] args) => task.LogItemError(item, itemType, resource, args);
         switch (e)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using Razor.Microkernel.Formats.Fetch;
+using Task = System.Threading.Tasks.Task;
 
 namespace Razor.Microkernel.Tasks;
 
@@ -62,7 +63,7 @@ public sealed class FetchUrls : RmkTask
             return;
         }
 
-        var production = string.Equals(Flavor, "Production", StringComparison.OrdinalIgnoreCase);
+        var production = TryParseFlavor(Flavor, out var flavor) && flavor == Formats.Mcollective.MicrokernelFlavor.Production;
         var requests = new List<(ITaskItem Item, string Url, string? Pin)>();
         foreach (var item in Items)
         {
@@ -104,7 +105,7 @@ public sealed class FetchUrls : RmkTask
 
         // All URLs at once, at most MaxParallelDownloads on the network; every failure is reported at its own item.
         using var gate = new SemaphoreSlim(download.MaxParallelDownloads);
-        async System.Threading.Tasks.Task<(UrlFetchResult? Result, Exception? Error)> FetchOne(string url, string? pin, IProgress<FetchEvent> progress)
+        async Task<(UrlFetchResult? Result, Exception? Error)> FetchOne(string url, string? pin, IProgress<FetchEvent> progress)
         {
             await gate.WaitAsync(CancellationToken).ConfigureAwait(false);
             try
@@ -122,8 +123,9 @@ public sealed class FetchUrls : RmkTask
             }
         }
 
-        var all = new FetchReporter(this, cacheRoot, _ => (null, "OverlayArchive"));
-        if (!all.Run(p => System.Threading.Tasks.Task.WhenAll(requests.Select(r => System.Threading.Tasks.Task.Run(() => FetchOne(r.Url, r.Pin, p)))), out var outcomes))
+        // Each failure is returned, not thrown, so that it is reported below at its own item.
+        var reporter = new FetchReporter(this, cacheRoot, _ => (null, "OverlayArchive"));
+        if (!reporter.Run(p => Task.WhenAll(requests.Select(r => Task.Run(() => FetchOne(r.Url, r.Pin, p)))), out var outcomes))
         {
             return;
         }
@@ -133,7 +135,7 @@ public sealed class FetchUrls : RmkTask
             if (outcomes[i].Error is { } error)
             {
                 var item = requests[i].Item;
-                if (!new FetchReporter(this, cacheRoot, _ => (item, Kind(item))).Report(error))
+                if (!reporter.Report(error, item, Kind(item)))
                 {
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
                 }

@@ -140,7 +140,7 @@ public sealed class InstallGems : LayerTask
                 GemInstaller.Stage(sources, writer, GemInstaller.DefaultStagingDir, options, CancellationToken);
                 foreach (var g in Gems)
                 {
-                    Log.LogMessageFromResources(MessageImportance.Normal, "GemStaged", Path.GetFileNameWithoutExtension(g.GetMetadata("RmkName") is { Length: > 0 } n ? n : g.ItemSpec),
+                    Log.LogMessageFromResources(MessageImportance.Normal, "GemStaged", GemName(g),
                         Bytes(new FileInfo(g.GetMetadata("FullPath")).Length), "/" + GemInstaller.DefaultStagingDir);
                 }
 
@@ -199,10 +199,13 @@ public sealed class InstallGems : LayerTask
     /// <summary>The Gem item a gem's messages name (its path, URL or NAME-VERSION), for the error's location.</summary>
     private static string Display(ITaskItem g) => g.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : g.ItemSpec;
 
+    /// <summary>NAME-VERSION of a Gem item: its file name (or a downloaded gem's, RmkName) without .gem.</summary>
+    private static string GemName(ITaskItem g) => Path.GetFileNameWithoutExtension(g.GetMetadata("RmkName") is { Length: > 0 } n ? n : g.ItemSpec);
+
     private void LogGemError(string? gem, string resource, params object?[] args)
     {
         var item = gem is null ? null : Gems.FirstOrDefault(g => Display(g) == gem)
-            ?? Gems.FirstOrDefault(g => string.Equals(Path.GetFileNameWithoutExtension(g.GetMetadata("RmkName") is { Length: > 0 } n ? n : g.ItemSpec), gem, StringComparison.Ordinal));
+            ?? Gems.FirstOrDefault(g => string.Equals(GemName(g), gem, StringComparison.Ordinal));
         LogItemError(item, "Gem", resource, args);
     }
 }

@@ -121,9 +121,7 @@ public sealed class CheckMicrokernelProperties : RmkTask
 
     protected override void ExecuteCore()
     {
-        // As the targets compare it (MSBuild conditions ignore case); "1" or " Production" are not flavors.
-        if (!string.Equals(Flavor, nameof(MicrokernelFlavor.Development), StringComparison.OrdinalIgnoreCase)
-            && !string.Equals(Flavor, nameof(MicrokernelFlavor.Production), StringComparison.OrdinalIgnoreCase))
+        if (!TryParseFlavor(Flavor, out _))
         {
             LogPropertyError("MicrokernelFlavor", "InvalidFlavor", Flavor);
         }

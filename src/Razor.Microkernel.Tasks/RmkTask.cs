@@ -50,6 +50,23 @@ public abstract partial class RmkTask : Task, ICancelableTask
         _ => string.Format(CultureInfo.InvariantCulture, "{0:0.00} GB", n / (1024.0 * 1024 * 1024)),
     };
 
+    /// <summary>MicrokernelFlavor as the targets compare it (MSBuild conditions ignore case): exactly Development or
+    /// Production; "1" or " Production" are not flavors.</summary>
+    internal static bool TryParseFlavor(string? text, out Formats.Mcollective.MicrokernelFlavor flavor)
+    {
+        foreach (var f in Enum.GetValues<Formats.Mcollective.MicrokernelFlavor>())
+        {
+            if (string.Equals(text, f.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                flavor = f;
+                return true;
+            }
+        }
+
+        flavor = default;
+        return false;
+    }
+
     /// <summary>SOURCE_DATE_EPOCH: the time of every entry; empty means the SDK's constant. False (RMK4002 logged)
     /// when it is not a whole number of seconds that a tar header can hold.</summary>
     protected bool TryGetModificationTime(string? sourceDateEpoch, out long modificationTime)

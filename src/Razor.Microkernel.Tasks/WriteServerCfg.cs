@@ -45,7 +45,7 @@ public sealed class WriteServerCfg : LayerTask
 
     protected override bool Write(LayerWriter writer)
     {
-        if (!Enum.TryParse<MicrokernelFlavor>(Flavor, ignoreCase: true, out var flavor) || !Enum.IsDefined(flavor))
+        if (!TryParseFlavor(Flavor, out var flavor))
         {
             LogPropertyError("MicrokernelFlavor", "InvalidFlavor", Flavor);
             return false;
