@@ -12,39 +12,27 @@ public sealed class SerialCollection
 /// <summary>Ctrl+C (SIGINT) on `dotnet build` in the middle of a slow download stops the build promptly and
 /// leaves nothing half-written: the next build succeeds with a correct overlay.</summary>
 [Collection("Serial")]
-public sealed class CancellationTests : IAsyncLifetime
+public sealed class CancellationTests() : MirroredTests("rmk-cancel")
 {
-    private TempFolder _root = null!;
-    private LoopbackMirror _mirror = null!;
-    private TinyCoreMirrorBuilder _builder = null!;
 
-    public async Task InitializeAsync()
+    protected override void Populate()
     {
-        _root = new TempFolder("rmk-cancel");
-        _builder = new TinyCoreMirrorBuilder(_root.Path);
-        var tree = _root["src/big"];
+        var tree = Root["src/big"];
         Directory.CreateDirectory(Path.Combine(tree, "usr/local/share/big"));
         var random = new byte[400_000];
         new Random(1).NextBytes(random);
         File.WriteAllBytes(Path.Combine(tree, "usr/local/share/big/blob"), random);
-        _builder.AddSquashfs("big.tcz", tree);
-        _mirror = await LoopbackMirror.StartAsync(_root.Path);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _mirror.DisposeAsync();
-        _root.Dispose();
+        Builder.AddSquashfs("big.tcz", tree);
     }
 
     [Fact]
     public void CtrlC_DuringADownload_StopsWithinTwoSeconds_AndTheNextBuildIsCorrect()
     {
         // ~400 KB at 4 KB every 300 ms: about 30 s of download, each chunk well inside the inactivity timeout.
-        _mirror.Misbehave(_builder.Relative("big.tcz"), new Trickle(int.MaxValue, 4096, TimeSpan.FromMilliseconds(300)));
+        Mirror.Misbehave(Builder.Relative("big.tcz"), new Trickle(int.MaxValue, 4096, TimeSpan.FromMilliseconds(300)));
         var p = SdkHarness.CreateProject("cancel");
         p.WithProject($"""
-            <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory></PropertyGroup>
+            <PropertyGroup><TczMirror>{Mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory></PropertyGroup>
             <ItemGroup><TczExtension Include="big" /></ItemGroup>
             """);
         var stopwatch = new Stopwatch();
@@ -52,7 +40,7 @@ public sealed class CancellationTests : IAsyncLifetime
             p.PackagesFolder, process =>
             {
                 var deadline = DateTime.UtcNow.AddMinutes(2);
-                while (_mirror.Requests(_builder.Relative("big.tcz")) == 0 && DateTime.UtcNow < deadline)
+                while (Mirror.Requests(Builder.Relative("big.tcz")) == 0 && DateTime.UtcNow < deadline)
                 {
                     Thread.Sleep(50);
                 }
@@ -68,10 +56,10 @@ public sealed class CancellationTests : IAsyncLifetime
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(2), $"the build took {stopwatch.Elapsed} to stop after Ctrl+C\n{result.Output}");
         Assert.False(File.Exists(p.Overlay));
 
-        _mirror.ClearMisbehaviors();
+        Mirror.ClearMisbehaviors();
         p.Build().AssertSuccess();
         using var x = new TempFolder("rmk-cancel-x");
         Tool.Run("tar", "-xzf", p.Overlay, "-C", x.Path).EnsureSuccess("tar -xzf");
-        Assert.Equal(File.ReadAllBytes(_root["src/big/usr/local/share/big/blob"]), File.ReadAllBytes(x["usr/local/share/big/blob"]));
+        Assert.Equal(File.ReadAllBytes(Root["src/big/usr/local/share/big/blob"]), File.ReadAllBytes(x["usr/local/share/big/blob"]));
     }
 }

@@ -9,28 +9,16 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// corrupt output. The tests run as root, which ignores permission bits, so read-only means a read-only mount.
 /// </summary>
 [Collection("Serial")]
-public sealed class FolderTests : IAsyncLifetime
+public sealed class FolderTests() : MirroredTests("rmk-folders")
 {
-    private TempFolder _root = null!;
-    private LoopbackMirror _mirror = null!;
-    private TinyCoreMirrorBuilder _builder = null!;
     private byte[] _archive = [];
 
-    public async Task InitializeAsync()
+    protected override void Populate()
     {
-        _root = new TempFolder("rmk-folders");
-        _builder = new TinyCoreMirrorBuilder(_root.Path);
-        _root.Write("src/tool/usr/local/bin/tool", "#!/bin/sh\necho tool\n");
-        _builder.AddSquashfs("tool.tcz", _root["src/tool"]);
+        Root.Write("src/tool/usr/local/bin/tool", "#!/bin/sh\necho tool\n");
+        Builder.AddSquashfs("tool.tcz", Root["src/tool"]);
         _archive = TestArchives.Tgz(TestArchives.Dir("opt/"), TestArchives.File("opt/app.txt", "from an archive\n"));
-        _root.Write("files/app.tgz", _archive);
-        _mirror = await LoopbackMirror.StartAsync(_root.Path);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _mirror.DisposeAsync();
-        _root.Dispose();
+        Root.Write("files/app.tgz", _archive);
     }
 
     /// <summary>A project with one extension and one URL download from the loopback mirror, cached in <paramref name="cache"/>.</summary>
@@ -38,10 +26,10 @@ public sealed class FolderTests : IAsyncLifetime
     {
         var p = SdkHarness.CreateProject(name);
         p.WithProject($"""
-            <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory>{properties}</PropertyGroup>
+            <PropertyGroup><TczMirror>{Mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory>{properties}</PropertyGroup>
             <ItemGroup>
               <TczExtension Include="tool" />
-              <OverlayArchive Include="{_mirror.Url("files/app.tgz")}" Sha256="{TinyCoreMirrorBuilder.Sha256(_archive)}" />
+              <OverlayArchive Include="{Mirror.Url("files/app.tgz")}" Sha256="{TinyCoreMirrorBuilder.Sha256(_archive)}" />
             </ItemGroup>
             """);
         return p;
@@ -102,14 +90,14 @@ public sealed class FolderTests : IAsyncLifetime
     [Fact]
     public void MissingCacheFolder_SeveralLevelsDeep_IsCreated_AndServesTheNextBuildOffline()
     {
-        var cache = Path.Combine(_root.Path, "not", "made", "yet", "razor-cache");
-        Assert.False(Directory.Exists(Path.Combine(_root.Path, "not")));
+        var cache = Path.Combine(Root.Path, "not", "made", "yet", "razor-cache");
+        Assert.False(Directory.Exists(Path.Combine(Root.Path, "not")));
         var p = Project("no-cache", cache);
         p.Build().AssertSuccess();
         AssertImage(p);
         var keys = CacheCheck.AssertConsistent(cache);
         Assert.Contains("tcz/4.x/x86/tool.tcz", keys);
-        Assert.Contains("url/" + _mirror.Url("files/app.tgz"), keys);
+        Assert.Contains("url/" + Mirror.Url("files/app.tgz"), keys);
 
         var offline = Project("no-cache-2", cache, "<MicrokernelOffline>true</MicrokernelOffline>");
         File.Copy(p["microkernel.lock.json"], offline["microkernel.lock.json"]);
@@ -129,12 +117,12 @@ public sealed class FolderTests : IAsyncLifetime
             Assert.NotEqual(Device(p.Directory), Device(mountPoint.Path));
 
             // A first attempt cut short mid-body leaves a partial download on the tmpfs; the build resumes it.
-            _mirror.Misbehave(_builder.Relative("tool.tcz"), new ResetMidBody(1, 1000));
+            Mirror.Misbehave(Builder.Relative("tool.tcz"), new ResetMidBody(1, 1000));
             p.Build().AssertSuccess();
             AssertImage(p);
             var keys = CacheCheck.AssertConsistent(cache);
             Assert.Contains("tcz/4.x/x86/tool.tcz", keys);
-            Assert.Contains("url/" + _mirror.Url("files/app.tgz"), keys);
+            Assert.Contains("url/" + Mirror.Url("files/app.tgz"), keys);
 
             var second = Project("other-fs-2", cache, "<MicrokernelOffline>true</MicrokernelOffline>");
             File.Copy(p["microkernel.lock.json"], second["microkernel.lock.json"]);
@@ -143,7 +131,7 @@ public sealed class FolderTests : IAsyncLifetime
         }
         finally
         {
-            _mirror.ClearMisbehaviors();
+            Mirror.ClearMisbehaviors();
             Tool.Run("umount", mountPoint.Path);
         }
     }
@@ -204,11 +192,11 @@ public sealed class FolderTests : IAsyncLifetime
             Assert.Equal(File.ReadAllBytes(warm.Overlay), File.ReadAllBytes(reader.Overlay));
 
             // Something new must be stored: a coded error naming the cache.
-            _root.Write("files/other.tgz", TestArchives.Tgz(TestArchives.File("opt/other.txt", "other\n")));
+            Root.Write("files/other.tgz", TestArchives.Tgz(TestArchives.File("opt/other.txt", "other\n")));
             var miss = Project("ro-cache-3", cache);
             miss.WithProject($"""
                 <PropertyGroup><MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory></PropertyGroup>
-                <ItemGroup><OverlayArchive Include="{_mirror.Url("files/other.tgz")}" /></ItemGroup>
+                <ItemGroup><OverlayArchive Include="{Mirror.Url("files/other.tgz")}" /></ItemGroup>
                 """);
             var r = miss.Build().AssertFailureWith("RMK1030");
             Assert.Contains(cache, r.Output);

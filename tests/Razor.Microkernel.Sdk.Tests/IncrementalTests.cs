@@ -8,40 +8,21 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// mirror, gems, server.cfg): each change re-runs exactly what depends on it, other layers keep their bytes and
 /// times, and `dotnet clean` leaves the project folder as it was while the download cache stays untouched.
 /// </summary>
-public sealed class IncrementalTests : IAsyncLifetime
+public sealed class IncrementalTests() : MirroredTests("rmk-incr-mirror")
 {
-    private const string Psk = "q7c2v9x4m1n8b5z3k6j0h2g4";
+    private static readonly Dictionary<string, string?> Secrets = TestSecrets.Variables();
 
-    private static readonly Dictionary<string, string?> Secrets = new()
+    protected override void Populate()
     {
-        ["MCOLLECTIVE_PSK"] = Psk,
-        ["MCOLLECTIVE_STOMP_PASSWORD"] = "correct-horse-battery-staple-42",
-    };
-
-    private TempFolder _mirrorRoot = null!;
-    private LoopbackMirror _mirror = null!;
-    private TinyCoreMirrorBuilder _builder = null!;
-
-    public async Task InitializeAsync()
-    {
-        _mirrorRoot = new TempFolder("rmk-incr-mirror");
-        _builder = new TinyCoreMirrorBuilder(_mirrorRoot.Path);
         Add("ncurses", null);
         Add("readline", "ncurses.tcz\n");
         Add("gdbm", null);
         Add("bash", "readline.tcz\n");
-        _mirror = await LoopbackMirror.StartAsync(_mirrorRoot.Path);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _mirror.DisposeAsync();
-        _mirrorRoot.Dispose();
-    }
+    private void Add(string name, string? dep) => Builder.AddLibrary(name, dep, System.Text.Encoding.ASCII.GetBytes($"{name} library\n"));
 
-    private void Add(string name, string? dep) => _builder.AddLibrary(name, dep, System.Text.Encoding.ASCII.GetBytes($"{name} library\n"));
-
-    private int TczRequests(string name) => _mirror.Requests(_builder.Relative(name + ".tcz"));
+    private int TczRequests(string name) => Mirror.Requests(Builder.Relative(name + ".tcz"));
 
     /// <summary>Every layer file with its bytes and write time.</summary>
     private static Dictionary<string, (byte[] Bytes, DateTime Time)> Layers(TestProject p)
@@ -77,22 +58,14 @@ public sealed class IncrementalTests : IAsyncLifetime
     [Fact]
     public void EachChange_RerunsExactlyWhatDependsOnIt_AndCleanLeavesTheProjectAndKeepsTheCache()
     {
-        var p = SdkHarness.CreateProject("incr");
+        var p = MirrorProject("incr", """
+            <OverlayFile Include="motd" Destination="/etc/motd" />
+            <TczExtension Include="readline;gdbm" />
+            <Gem Include="gems/*.gem" />
+            <McollectiveSetting Include="loglevel" Value="info" />
+            """, "<McollectiveStompHost>razor</McollectiveStompHost>");
         p.Write("motd", "hello\n");
         GemTests.BuildGem(p, "daemons", "1.1.4");
-        p.WithProject($"""
-            <PropertyGroup>
-              <TczMirror>{_mirror.BaseUrl}</TczMirror>
-              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
-              <McollectiveStompHost>razor</McollectiveStompHost>
-            </PropertyGroup>
-            <ItemGroup>
-              <OverlayFile Include="motd" Destination="/etc/motd" />
-              <TczExtension Include="readline;gdbm" />
-              <Gem Include="gems/*.gem" />
-              <McollectiveSetting Include="loglevel" Value="info" />
-            </ItemGroup>
-            """);
         var before = p.Files();
         p.Run("build", environment: Secrets).AssertSuccess();
         Assert.Equal(1, TczRequests("readline"));
@@ -100,10 +73,10 @@ public sealed class IncrementalTests : IAsyncLifetime
         Assert.Equal(1, TczRequests("gdbm"));
 
         // Nothing changed: every step is skipped and nothing is fetched again.
-        var requests = _mirror.TotalRequests;
+        var requests = Mirror.TotalRequests;
         var noop = p.Run("build", environment: Secrets).AssertSuccess();
         Assert.Empty(noop.TargetsRun);
-        Assert.Equal(requests, _mirror.TotalRequests);
+        Assert.Equal(requests, Mirror.TotalRequests);
 
         // Add an extension (with a dependency already installed): only it is downloaded and extracted; the boot
         // hook (which runs the extensions' startup scripts in install order) and the pack follow.
@@ -125,10 +98,10 @@ public sealed class IncrementalTests : IAsyncLifetime
         // Add a gem: only the gems layer and the pack.
         layers = afterAdd;
         GemTests.BuildGem(p, "json_pure", "1.6.1");
-        requests = _mirror.TotalRequests;
+        requests = Mirror.TotalRequests;
         var gem = p.Run("build", environment: Secrets).AssertSuccess();
         Assert.Equal(new[] { "RmkGemsLayer", "RmkPackOverlay" }.ToHashSet(), gem.TargetsRun.ToHashSet());
-        Assert.Equal(requests, _mirror.TotalRequests);
+        Assert.Equal(requests, Mirror.TotalRequests);
         AssertUnchanged(layers, Layers(p), n => n != "gems.tar");
 
         // Change a server.cfg setting: only the settings layer and the pack.

@@ -13,33 +13,20 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// Also: one of two builds sharing a cache killed mid-download, the other taking over.
 /// </summary>
 [Collection("Serial")]
-public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class InterruptTests(ITestOutputHelper output) : MirroredTests("rmk-interrupt")
 {
-    private TempFolder _root = null!;
-    private LoopbackMirror _mirror = null!;
-    private TinyCoreMirrorBuilder _builder = null!;
 
-    public async Task InitializeAsync()
+    protected override void Populate()
     {
-        _root = new TempFolder("rmk-interrupt");
-        _builder = new TinyCoreMirrorBuilder(_root.Path);
         foreach (var (name, size) in new[] { ("small", 2_000), ("big", 400_000) })
         {
-            var file = _root[$"src/{name}/usr/local/share/{name}/blob"];
+            var file = Root[$"src/{name}/usr/local/share/{name}/blob"];
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             var bytes = new byte[size];
             new Random(size).NextBytes(bytes);
             File.WriteAllBytes(file, bytes);
-            _builder.AddSquashfs($"{name}.tcz", _root[$"src/{name}"]);
+            Builder.AddSquashfs($"{name}.tcz", Root[$"src/{name}"]);
         }
-
-        _mirror = await LoopbackMirror.StartAsync(_root.Path);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _mirror.DisposeAsync();
-        _root.Dispose();
     }
 
     [Fact]
@@ -48,7 +35,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         var p = SdkHarness.CreateProject("kill-dl");
         var cache = p["cache"];
         void Project(string extensions) => p.WithProject($"""
-            <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory></PropertyGroup>
+            <PropertyGroup><TczMirror>{Mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory></PropertyGroup>
             <ItemGroup><TczExtension Include="{extensions}" /></ItemGroup>
             """);
         Project("small");
@@ -56,7 +43,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         var before = File.ReadAllBytes(p.Overlay);
 
         // ~400 KB at 4 KB every 200 ms: about 20 s of download; killed once a few chunks are in the partial file.
-        _mirror.Misbehave(_builder.Relative("big.tcz"), new Trickle(int.MaxValue, 4096, TimeSpan.FromMilliseconds(200)));
+        Mirror.Misbehave(Builder.Relative("big.tcz"), new Trickle(int.MaxValue, 4096, TimeSpan.FromMilliseconds(200)));
         Project("small;big");
         var o = Interrupter.Build(p, () => Interrupter.FileAppears(Path.Combine(cache, "tmp"), "*.partial", minBytes: 12_000), sigkill: true);
         Assert.True(o.Signalled, $"the download finished before it could be interrupted\n{Interrupter.Tail(o.Output)}");
@@ -65,19 +52,19 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         var keys = CacheCheck.AssertConsistent(cache);
         Assert.Contains("tcz/4.x/x86/small.tcz", keys);
         Assert.DoesNotContain("tcz/4.x/x86/big.tcz", keys);
-        var bigSha = TinyCoreMirrorBuilder.Sha256(File.ReadAllBytes(Path.Combine(_builder.TczFolder, "big.tcz")));
+        var bigSha = TinyCoreMirrorBuilder.Sha256(File.ReadAllBytes(Path.Combine(Builder.TczFolder, "big.tcz")));
         Assert.False(File.Exists(Path.Combine(cache, "blobs", "sha256", bigSha[..2], bigSha)), "the killed download reached the blob store");
         Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(cache, "tmp"), "*.partial")); // kept for the resume
 
-        _mirror.ClearMisbehaviors();
+        Mirror.ClearMisbehaviors();
         p.Build().AssertSuccess();
-        Assert.NotNull(_mirror.RangeHeaders(_builder.Relative("big.tcz"))[^1]); // resumed from the partial file
+        Assert.NotNull(Mirror.RangeHeaders(Builder.Relative("big.tcz"))[^1]); // resumed from the partial file
         Assert.Contains("tcz/4.x/x86/big.tcz", CacheCheck.AssertConsistent(cache));
         Assert.Contains(bigSha, File.ReadAllText(p["microkernel.lock.json"]));
         BigInputs.AssertOverlayHolds(p.Overlay, new Dictionary<string, string>
         {
-            ["usr/local/share/big/blob"] = BigInputs.Sha256(_root["src/big/usr/local/share/big/blob"]),
-            ["usr/local/share/small/blob"] = BigInputs.Sha256(_root["src/small/usr/local/share/small/blob"]),
+            ["usr/local/share/big/blob"] = BigInputs.Sha256(Root["src/big/usr/local/share/big/blob"]),
+            ["usr/local/share/small/blob"] = BigInputs.Sha256(Root["src/small/usr/local/share/small/blob"]),
         });
     }
 
@@ -90,7 +77,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         {
             var p = SdkHarness.CreateProject(name);
             p.WithProject($"""
-                <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory></PropertyGroup>
+                <PropertyGroup><TczMirror>{Mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory></PropertyGroup>
                 <ItemGroup><TczExtension Include="{extensions}" /></ItemGroup>
                 """);
             return p;
@@ -100,7 +87,7 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         var b = Project("shared-b", "small;big");
         // Only the first request trickles: the killed build's. The other build, waiting on the entry's lock, gets it
         // when the kernel drops the dead process's lock, and finishes the download at full speed.
-        _mirror.Misbehave(_builder.Relative("big.tcz"), new Trickle(1, 4096, TimeSpan.FromMilliseconds(200)));
+        Mirror.Misbehave(Builder.Relative("big.tcz"), new Trickle(1, 4096, TimeSpan.FromMilliseconds(200)));
         Task<BuildResult>? other = null;
         var o = Interrupter.Build(a, () =>
         {
@@ -118,15 +105,15 @@ public sealed class InterruptTests(ITestOutputHelper output) : IAsyncLifetime
         (await other).AssertSuccess();
         Assert.False(File.Exists(a.Overlay));
         Assert.Contains("tcz/4.x/x86/big.tcz", CacheCheck.AssertConsistent(cache));
-        Assert.Equal(2, _mirror.Requests(_builder.Relative("big.tcz")));
-        Assert.NotNull(_mirror.RangeHeaders(_builder.Relative("big.tcz"))[1]); // b resumed what a had, and verified the whole
+        Assert.Equal(2, Mirror.Requests(Builder.Relative("big.tcz")));
+        Assert.NotNull(Mirror.RangeHeaders(Builder.Relative("big.tcz"))[1]); // b resumed what a had, and verified the whole
         BigInputs.AssertOverlayHolds(b.Overlay, new Dictionary<string, string>
         {
-            ["usr/local/share/big/blob"] = BigInputs.Sha256(_root["src/big/usr/local/share/big/blob"]),
+            ["usr/local/share/big/blob"] = BigInputs.Sha256(Root["src/big/usr/local/share/big/blob"]),
         });
 
         a.Build().AssertSuccess();
-        Assert.Equal(2, _mirror.Requests(_builder.Relative("big.tcz"))); // from the cache
+        Assert.Equal(2, Mirror.Requests(Builder.Relative("big.tcz"))); // from the cache
     }
 
     /// <summary>A project with one TczImage, built first with a small image; then the big image replaces it.</summary>

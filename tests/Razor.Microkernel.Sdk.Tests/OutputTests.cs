@@ -10,62 +10,38 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// project's output line is the one the terminal logger shows; errors point at the user's project file, the
 /// element's line and the item.
 /// </summary>
-public sealed class OutputTests : IAsyncLifetime
+public sealed class OutputTests() : MirroredTests("rmk-out-mirror")
 {
-    private static readonly Dictionary<string, string?> Secrets = new()
-    {
-        ["MCOLLECTIVE_PSK"] = "q7c2v9x4m1n8b5z3k6j0h2g4",
-        ["MCOLLECTIVE_STOMP_PASSWORD"] = "correct-horse-battery-staple-42",
-    };
+    private static readonly Dictionary<string, string?> Secrets = TestSecrets.Variables();
 
     private readonly Dictionary<string, string> _md5 = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _size = new(StringComparer.Ordinal);
-    private TempFolder _mirrorRoot = null!;
-    private LoopbackMirror _mirror = null!;
-    private TinyCoreMirrorBuilder _builder = null!;
 
-    public async Task InitializeAsync()
+    protected override void Populate()
     {
-        _mirrorRoot = new TempFolder("rmk-out-mirror");
-        _builder = new TinyCoreMirrorBuilder(_mirrorRoot.Path);
         Add("ncurses", null);
         Add("readline", "ncurses.tcz\n");
         Add("gdbm", null);
-        _mirror = await LoopbackMirror.StartAsync(_mirrorRoot.Path);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _mirror.DisposeAsync();
-        _mirrorRoot.Dispose();
     }
 
     private void Add(string name, string? dep)
     {
         // Big enough (several KiB of incompressible bytes) for a trickled download to report progress.
-        var tcz = _builder.AddLibrary(name, dep, System.Security.Cryptography.RandomNumberGenerator.GetBytes(6000));
+        var tcz = Builder.AddLibrary(name, dep, System.Security.Cryptography.RandomNumberGenerator.GetBytes(6000));
         _md5[name] = TinyCoreMirrorBuilder.Md5(tcz);
         _size[name] = (tcz.Length / 1024.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " KB";
     }
 
     private TestProject Project()
     {
-        var p = SdkHarness.CreateProject("out");
+        var p = MirrorProject("out", """
+            <OverlayFile Include="motd" Destination="/etc/motd" />
+            <TczExtension Include="readline;gdbm" />
+            <Gem Include="gems/*.gem" />
+            """, "<McollectiveStompHost>razor</McollectiveStompHost>");
         p.Write("motd", "hello\n");
         GemTests.BuildGem(p, "daemons", "1.1.4");
         GemTests.BuildGem(p, "json_pure", "1.6.1");
-        p.WithProject($"""
-            <PropertyGroup>
-              <TczMirror>{_mirror.BaseUrl}</TczMirror>
-              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
-              <McollectiveStompHost>razor</McollectiveStompHost>
-            </PropertyGroup>
-            <ItemGroup>
-              <OverlayFile Include="motd" Destination="/etc/motd" />
-              <TczExtension Include="readline;gdbm" />
-              <Gem Include="gems/*.gem" />
-            </ItemGroup>
-            """);
         return p;
     }
 
@@ -87,7 +63,7 @@ public sealed class OutputTests : IAsyncLifetime
         var p = Project();
         p.Run("restore").AssertSuccess();
         // gdbm's download trickles for a few seconds: its progress is shown at minimal verbosity.
-        _mirror.Misbehave(_builder.Relative("gdbm.tcz"), new Trickle(1, 1024, TimeSpan.FromMilliseconds(400)));
+        Mirror.Misbehave(Builder.Relative("gdbm.tcz"), new Trickle(1, 1024, TimeSpan.FromMilliseconds(400)));
         var first = Build(p, "m");
         Assert.True(first.Succeeded, first.Output);
         var lines = BuildLines(first.Output);
@@ -192,19 +168,11 @@ public sealed class OutputTests : IAsyncLifetime
     [MemberData(nameof(BadItems))]
     public void Errors_PointAtTheProjectFileLineAndItem(string item, string code, string names)
     {
-        var p = SdkHarness.CreateProject("where");
+        var p = MirrorProject("where", $"""
+            <OverlayDirectory Include="/srv" />
+            {item}
+            """, "<McollectiveStompHost>razor</McollectiveStompHost>");
         p.Write("motd", "x\n");
-        p.WithProject($"""
-            <PropertyGroup>
-              <TczMirror>{_mirror.BaseUrl}</TczMirror>
-              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
-              <McollectiveStompHost>razor</McollectiveStompHost>
-            </PropertyGroup>
-            <ItemGroup>
-              <OverlayDirectory Include="/srv" />
-              {item}
-            </ItemGroup>
-            """);
         var r = p.Run("build", environment: Secrets).AssertFailureWith(code);
         AssertErrorAt(r.Output, p.ProjectFile, LineOf(p.ProjectFile, item[..Math.Min(item.Length, 30)]), code, names);
         Assert.False(File.Exists(p.Overlay));

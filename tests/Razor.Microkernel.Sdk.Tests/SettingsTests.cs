@@ -2,21 +2,13 @@ using System.IO.Compression;
 using System.Text;
 using Razor.Microkernel.Formats.Mcollective;
 using Razor.Microkernel.TestSupport;
+using static Razor.Microkernel.Sdk.Tests.TestSecrets;
 
 namespace Razor.Microkernel.Sdk.Tests;
 
 /// <summary>server.cfg, the facts file and MCollective secrets through `dotnet build`.</summary>
 public class SettingsTests
 {
-    private const string Psk = "q7c2v9x4m1n8b5z3k6j0h2g4";
-    private const string Password = "correct-horse-battery-staple-42";
-
-    private static Dictionary<string, string?> Secrets(string? psk = Psk, string? password = Password) => new()
-    {
-        ["MCOLLECTIVE_PSK"] = psk,
-        ["MCOLLECTIVE_STOMP_PASSWORD"] = password,
-    };
-
     private static string ReadFromOverlay(TestProject p, string path)
         => Tool.Run("tar", "-xzOf", p.Overlay, path).EnsureSuccess("tar -xzOf " + path).StdOut;
 
@@ -25,7 +17,7 @@ public class SettingsTests
     {
         var p = SdkHarness.CreateProject("cfg");
         p.WithProject("<PropertyGroup><McollectiveStompHost>ubuntu-server</McollectiveStompHost></PropertyGroup>");
-        p.Run("build", environment: Secrets()).AssertSuccess();
+        p.Run("build", environment: TestSecrets.Variables()).AssertSuccess();
         var cfg = ReadFromOverlay(p, "usr/local/etc/mcollective/server.cfg");
         Assert.Equal($"""
             topicprefix = /topic/
@@ -72,7 +64,7 @@ public class SettingsTests
               <McollectiveFact Include="razor_mk" Value="1.0.0" />
             </ItemGroup>
             """);
-        p.Run("build", environment: Secrets()).AssertSuccess();
+        p.Run("build", environment: TestSecrets.Variables()).AssertSuccess();
         var cfg = ReadFromOverlay(p, "usr/local/etc/mcollective/server.cfg");
         Assert.Contains("plugin.stomp.port = 61613\n", cfg);
         Assert.Contains("loglevel = debug\n", cfg);
@@ -92,7 +84,7 @@ public class SettingsTests
     {
         var p = SdkHarness.CreateProject("cfgbad");
         p.WithProject($"<PropertyGroup><McollectiveStompHost>h</McollectiveStompHost></PropertyGroup><ItemGroup>{item}</ItemGroup>");
-        var r = p.Run("build", environment: Secrets()).AssertFailureWith(code);
+        var r = p.Run("build", environment: TestSecrets.Variables()).AssertFailureWith(code);
         Assert.Contains(hint, r.Output);
         Assert.False(File.Exists(p.Overlay));
     }
@@ -114,7 +106,7 @@ public class SettingsTests
     {
         var p = SdkHarness.CreateProject("prod");
         p.WithProject("<PropertyGroup><MicrokernelFlavor>Production</MicrokernelFlavor><McollectiveStompHost>h</McollectiveStompHost></PropertyGroup>");
-        p.Run("build", environment: Secrets(psk, password)).AssertFailureWith(code);
+        p.Run("build", environment: TestSecrets.Variables(psk, password)).AssertFailureWith(code);
         Assert.False(File.Exists(p.Overlay));
     }
 
@@ -123,14 +115,14 @@ public class SettingsTests
     {
         var p = SdkHarness.CreateProject("dev");
         p.WithProject("<PropertyGroup><McollectiveStompHost>h</McollectiveStompHost></PropertyGroup>");
-        var first = p.Run("build", environment: Secrets(psk: null)).AssertSuccess();
+        var first = p.Run("build", environment: TestSecrets.Variables(psk: null)).AssertSuccess();
         Assert.Contains("RMK4118", first.Codes);
         var cfg = ReadFromOverlay(p, "usr/local/etc/mcollective/server.cfg");
         var generated = cfg.Split('\n').Single(l => l.StartsWith("plugin.psk = ", StringComparison.Ordinal))["plugin.psk = ".Length..];
         Assert.True(generated.Length >= 24);
         Assert.DoesNotContain(generated, first.Output);
         var bytes = File.ReadAllBytes(p.Overlay);
-        var second = p.Run("build", environment: Secrets(psk: null)).AssertSuccess();
+        var second = p.Run("build", environment: TestSecrets.Variables(psk: null)).AssertSuccess();
         Assert.Empty(second.TargetsRun);
         Assert.Equal(bytes, File.ReadAllBytes(p.Overlay));
     }
@@ -141,11 +133,11 @@ public class SettingsTests
         var p = SdkHarness.CreateProject("cfginc");
         p.Write("motd", "x\n");
         p.WithProject("<PropertyGroup><McollectiveStompHost>h1</McollectiveStompHost></PropertyGroup><ItemGroup><OverlayFile Include=\"motd\" Destination=\"/etc/motd\" /></ItemGroup>");
-        p.Run("build", environment: Secrets()).AssertSuccess();
-        Assert.Empty(p.Run("build", environment: Secrets()).AssertSuccess().TargetsRun);
-        var changed = p.Run("build", ["-p:McollectiveStompHost=h2"], Secrets()).AssertSuccess();
+        p.Run("build", environment: TestSecrets.Variables()).AssertSuccess();
+        Assert.Empty(p.Run("build", environment: TestSecrets.Variables()).AssertSuccess().TargetsRun);
+        var changed = p.Run("build", ["-p:McollectiveStompHost=h2"], TestSecrets.Variables()).AssertSuccess();
         Assert.Equal(new[] { "RmkMcollectiveSettingsLayer", "RmkPackOverlay" }.ToHashSet(), changed.TargetsRun.ToHashSet());
-        var secret = p.Run("build", ["-p:McollectiveStompHost=h2"], Secrets(psk: "another-psk-of-24-chars-x")).AssertSuccess();
+        var secret = p.Run("build", ["-p:McollectiveStompHost=h2"], TestSecrets.Variables(psk: "another-psk-of-24-chars-x")).AssertSuccess();
         Assert.Equal(new[] { "RmkMcollectiveSettingsLayer", "RmkPackOverlay" }.ToHashSet(), secret.TargetsRun.ToHashSet());
         Assert.Contains("plugin.psk = another-psk-of-24-chars-x", ReadFromOverlay(p, "usr/local/etc/mcollective/server.cfg"));
     }
@@ -158,8 +150,8 @@ public class SettingsTests
         p.Write("a.tgz", TestArchives.Tgz(TestArchives.File("opt/a", "a")));
         p.WithProject("<PropertyGroup><McollectiveStompHost>h</McollectiveStompHost></PropertyGroup>"
             + "<ItemGroup><OverlayFile Include=\"motd\" Destination=\"/etc/motd\" /><OverlayArchive Include=\"a.tgz\" /></ItemGroup>");
-        p.Run("build", environment: Secrets()).AssertSuccess();
-        var production = p.Run("build", ["-p:MicrokernelFlavor=Production"], Secrets()).AssertSuccess();
+        p.Run("build", environment: TestSecrets.Variables()).AssertSuccess();
+        var production = p.Run("build", ["-p:MicrokernelFlavor=Production"], TestSecrets.Variables()).AssertSuccess();
         Assert.Equal(new[] { "RmkMcollectiveSettingsLayer", "RmkPackOverlay" }.ToHashSet(), production.TargetsRun.ToHashSet());
     }
 
@@ -185,7 +177,7 @@ public class SettingsTests
             </PropertyGroup>
             """;
         p.WithProject(properties + "<ItemGroup><McollectiveFact Include=\"rack\" Value=\"r1\" /></ItemGroup>");
-        p.Run("build", environment: Secrets()).AssertSuccess();
+        p.Run("build", environment: TestSecrets.Variables()).AssertSuccess();
         var listing = Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut;
         Assert.Matches(@"-rw-r----- root/root .* etc/mco/server\.cfg\n", listing);
         Assert.DoesNotContain("usr/local/etc/mcollective/", listing);
@@ -205,7 +197,7 @@ public class SettingsTests
         Assert.Contains("rack", ReadFromOverlay(p, "etc/mco/facts-prop.yaml"));
 
         p.WithProject(properties + "<ItemGroup><McollectiveFact Include=\"rack\" Value=\"r1\" /><McollectiveSetting Include=\"plugin.yaml\" Value=\"/srv/facts-item.yaml\" /></ItemGroup>");
-        p.Run("build", environment: Secrets()).AssertSuccess();
+        p.Run("build", environment: TestSecrets.Variables()).AssertSuccess();
         Assert.Equal("/srv/facts-item.yaml", McollectiveConfigParser.Parse(ReadFromOverlay(p, "etc/mco/server.cfg")).PluginConf["yaml"]);
         Assert.Contains("rack", ReadFromOverlay(p, "srv/facts-item.yaml"));
         Assert.DoesNotContain("facts-prop.yaml", Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut);
@@ -236,7 +228,7 @@ public class SettingsTests
               <McollectiveSetting Include="plugin.psk" Value="inproject1234567890" />
             </ItemGroup>
             """);
-        var r = p.Run("build", environment: Secrets()).AssertFailureWith("RMK4101");
+        var r = p.Run("build", environment: TestSecrets.Variables()).AssertFailureWith("RMK4101");
         (string Code, string Key)[] expected =
         [
             ("RMK4101", "loglevl"), ("RMK4102", "plugin.stomp host"), ("RMK4103", "keeplogs"), ("RMK4104", "plugin.stomp.port"),
@@ -261,7 +253,7 @@ public class SettingsTests
     {
         var p = SdkHarness.CreateProject("devwarn");
         p.WithProject("<PropertyGroup><McollectiveStompHost>h</McollectiveStompHost></PropertyGroup>");
-        var r = p.Run("build", environment: Secrets(psk, password)).AssertSuccess();
+        var r = p.Run("build", environment: TestSecrets.Variables(psk, password)).AssertSuccess();
         Assert.Contains(r.Output.Split('\n'), l => l.Contains($"warning {code}:", StringComparison.Ordinal));
         Assert.True(File.Exists(p.Overlay));
     }
@@ -277,7 +269,7 @@ public class SettingsTests
               <McollectiveStompPassword>password-in-the-project-5678</McollectiveStompPassword>
             </PropertyGroup>
             """);
-        var r = p.Run("build", environment: Secrets()).AssertFailureWith("RMK4113");
+        var r = p.Run("build", environment: TestSecrets.Variables()).AssertFailureWith("RMK4113");
         var errors = r.Output.Split('\n').Where(l => l.Contains("error RMK4113:", StringComparison.Ordinal)).ToArray();
         foreach (var (property, variable) in new[] { ("McollectivePsk", "MCOLLECTIVE_PSK"), ("McollectiveStompPassword", "MCOLLECTIVE_STOMP_PASSWORD") })
         {
@@ -321,7 +313,7 @@ public class SettingsTests
               <MicrokernelFlavor>{flavor}</MicrokernelFlavor>
             </PropertyGroup>
             """);
-        var r = p.Run("build", ["-v:diag"], production ? Secrets(password: null) : Secrets(psk: null)).AssertSuccess();
+        var r = p.Run("build", ["-v:diag"], production ? TestSecrets.Variables(password: null) : TestSecrets.Variables(psk: null)).AssertSuccess();
         var cfg = McollectiveConfigParser.Parse(ReadFromOverlay(p, "usr/local/etc/mcollective/server.cfg"));
         var psk = cfg.PluginConf["psk"];
         Assert.Equal(production, psk == Psk);

@@ -5,16 +5,11 @@ using Razor.Microkernel.TestSupport.Mirror;
 namespace Razor.Microkernel.Sdk.Tests;
 
 /// <summary>TczExtension items against a real HTTP mirror on 127.0.0.1 with extensions made by mksquashfs.</summary>
-public sealed class TczExtensionTests : IAsyncLifetime
+public sealed class TczExtensionTests() : MirroredTests("rmk-mirror")
 {
-    private TempFolder _mirrorRoot = null!;
-    private LoopbackMirror _mirror = null!;
-    private TinyCoreMirrorBuilder _builder = null!;
 
-    public async Task InitializeAsync()
+    protected override void Populate()
     {
-        _mirrorRoot = new TempFolder("rmk-mirror");
-        _builder = new TinyCoreMirrorBuilder(_mirrorRoot.Path);
         Add("gdbm", "usr/local/lib/libgdbm.so.3", null);
         Add("ncurses", "usr/local/lib/libncurses.so.5", null);
         Add("readline", "usr/local/lib/libreadline.so.6", "ncurses.tcz\r\n");
@@ -22,18 +17,11 @@ public sealed class TczExtensionTests : IAsyncLifetime
         Add("ruby", "usr/local/bin/ruby", "\n  gdbm.tcz\r\n\r\n  readline.tcz  ", startup: true);
         Add("scsi-3.0.21-tinycore", "lib/modules/3.0.21-tinycore/kernel/drivers/scsi/sd_mod.ko.gz", null);
         Add("util-linux", "usr/local/bin/lscpu", null, extra: ["usr/local/sbin/sfdisk", "usr/local/bin/mount"]);
-        _mirror = await LoopbackMirror.StartAsync(_mirrorRoot.Path);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _mirror.DisposeAsync();
-        _mirrorRoot.Dispose();
     }
 
     private void Add(string name, string file, string? dep, bool startup = false, string[]? extra = null)
     {
-        var tree = Path.Combine(_mirrorRoot.Path, "src", name);
+        var tree = Path.Combine(Root.Path, "src", name);
         foreach (var f in new[] { file }.Concat(extra ?? []))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(tree, f))!);
@@ -47,22 +35,10 @@ public sealed class TczExtensionTests : IAsyncLifetime
             File.SetUnixFileMode(Path.Combine(tree, "usr/local/tce.installed", name), (UnixFileMode)Convert.ToInt32("755", 8));
         }
 
-        _builder.AddSquashfs(name + ".tcz", tree, dep);
+        Builder.AddSquashfs(name + ".tcz", tree, dep);
     }
 
-    private TestProject Project(string items, string properties = "")
-    {
-        var p = SdkHarness.CreateProject("ext");
-        p.WithProject($"""
-            <PropertyGroup>
-              <TczMirror>{_mirror.BaseUrl}</TczMirror>
-              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
-              {properties}
-            </PropertyGroup>
-            <ItemGroup>{items}</ItemGroup>
-            """);
-        return p;
-    }
+    private TestProject Project(string items, string properties = "") => MirrorProject("ext", items, properties);
 
     private static string Listing(TestProject p) => Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar -tvzf").StdOut;
 
@@ -99,11 +75,11 @@ public sealed class TczExtensionTests : IAsyncLifetime
         Assert.All(order, i => Assert.True(i >= 0));
         Assert.Equal(order.Order(), order);
         var tinyCore = lockJson.RootElement.GetProperty("tinyCore");
-        Assert.Equal((_mirror.BaseUrl, "4.x", "x86", "3.0.21-tinycore"), (tinyCore.GetProperty("mirror").GetString(), tinyCore.GetProperty("version").GetString(),
+        Assert.Equal((Mirror.BaseUrl, "4.x", "x86", "3.0.21-tinycore"), (tinyCore.GetProperty("mirror").GetString(), tinyCore.GetProperty("version").GetString(),
             tinyCore.GetProperty("arch").GetString(), tinyCore.GetProperty("kernel").GetString()));
         foreach (var e in lockJson.RootElement.GetProperty("extensions").EnumerateArray())
         {
-            var tcz = File.ReadAllBytes(Path.Combine(_builder.TczFolder, e.GetProperty("name").GetString()!));
+            var tcz = File.ReadAllBytes(Path.Combine(Builder.TczFolder, e.GetProperty("name").GetString()!));
             Assert.Equal(TinyCoreMirrorBuilder.Md5(tcz), e.GetProperty("md5").GetString());
             Assert.Equal(TinyCoreMirrorBuilder.Sha256(tcz), e.GetProperty("sha256").GetString());
             Assert.Equal(tcz.Length, e.GetProperty("size").GetInt64());
@@ -154,7 +130,7 @@ public sealed class TczExtensionTests : IAsyncLifetime
         Tool.Run("tar", "-xzpf", p.Overlay, "-C", ours.Path).EnsureSuccess("tar -xzf");
 
         using var theirs = new TempFolder("rmk-theirs");
-        var tcz = Path.Combine(_mirrorRoot.Path, _builder.Relative("ruby.tcz"));
+        var tcz = Path.Combine(Root.Path, Builder.Relative("ruby.tcz"));
         var mount = Path.Combine(theirs.Path, "tmp/tcloop/ruby");
         Directory.CreateDirectory(Path.GetDirectoryName(mount)!);
         Tool.Run("unsquashfs", "-q", "-n", "-d", mount, tcz).EnsureSuccess("unsquashfs");
@@ -175,14 +151,14 @@ public sealed class TczExtensionTests : IAsyncLifetime
     [Fact]
     public async Task Extensions_TwoBuildsSharingOneCacheAtOnce_BothSucceed_EachFileDownloadedOnce()
     {
-        var cache = Path.Combine(_mirrorRoot.Path, "shared-cache");
+        var cache = Path.Combine(Root.Path, "shared-cache");
         var a = Project("<TczExtension Include=\"ruby\" />", $"<MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory>");
         var b = Project("<TczExtension Include=\"ruby;gdbm\" />", $"<MicrokernelCacheDirectory>{cache}</MicrokernelCacheDirectory>");
         var both = await Task.WhenAll(Task.Run(() => a.Build()), Task.Run(() => b.Build()));
         both[0].AssertSuccess();
         both[1].AssertSuccess();
-        Assert.Equal(1, _mirror.Requests(_builder.Relative("ruby.tcz")));
-        Assert.Equal(1, _mirror.Requests(_builder.Relative("readline.tcz")));
+        Assert.Equal(1, Mirror.Requests(Builder.Relative("ruby.tcz")));
+        Assert.Equal(1, Mirror.Requests(Builder.Relative("readline.tcz")));
         Assert.Equal(Listing(a).Split('\n').Where(l => l.Contains("ruby", StringComparison.Ordinal)),
             Listing(b).Split('\n').Where(l => l.Contains("ruby", StringComparison.Ordinal)));
     }
@@ -236,7 +212,7 @@ public sealed class TczExtensionTests : IAsyncLifetime
         var p = Project("<TczExtension Include=\"ruby\" />", "<MicrokernelOffline>true</MicrokernelOffline>");
         var r = p.Build().AssertFailureWith("RMK1004");
         Assert.Contains("ruby.tcz", r.Output);
-        Assert.Equal(0, _mirror.Requests(_builder.Relative("ruby.tcz")));
+        Assert.Equal(0, Mirror.Requests(Builder.Relative("ruby.tcz")));
     }
 
     [Fact]
@@ -264,8 +240,8 @@ public sealed class TczExtensionTests : IAsyncLifetime
     [Fact]
     public void Extensions_ServerErrorsAndResets_AreRetried()
     {
-        _mirror.Misbehave(_builder.Relative("gdbm.tcz"), new ServerError(2));
-        _mirror.Misbehave(_builder.Relative("ncurses.tcz"), new ResetMidBody(1, 100));
+        Mirror.Misbehave(Builder.Relative("gdbm.tcz"), new ServerError(2));
+        Mirror.Misbehave(Builder.Relative("ncurses.tcz"), new ResetMidBody(1, 100));
         var p = Project("<TczExtension Include=\"gdbm;ncurses\" />");
         p.Build().AssertSuccess();
         Assert.Contains(" usr/local/lib/libncurses.so.5\n", Listing(p));
@@ -284,7 +260,7 @@ public sealed class TczExtensionTests : IAsyncLifetime
         Assert.DoesNotContain("gdbm.tcz", File.ReadAllText(p["microkernel.lock.json"]));
 
         p.WithProject($"""
-            <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory></PropertyGroup>
+            <PropertyGroup><TczMirror>{Mirror.BaseUrl}</TczMirror><MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory></PropertyGroup>
             <ItemGroup><TczExtension Include="tools" Files="usr/local/bin/tool1" Dependencies="true" /></ItemGroup>
             """);
         p.Build().AssertSuccess();
@@ -321,16 +297,16 @@ public sealed class TczExtensionTests : IAsyncLifetime
     [InlineData("tcz-not-found", "RMK1011")]
     public void Extensions_MisbehavingMirror_EndsInSuccessOrACodedError_NeverACorruptCache(string misbehaviour, string? code)
     {
-        var tcz = _builder.Relative("gdbm.tcz");
+        var tcz = Builder.Relative("gdbm.tcz");
         switch (misbehaviour)
         {
-            case "truncated": _mirror.Misbehave(tcz, new TruncateBody(1, 100)); break;
-            case "redirect": _mirror.Misbehave(tcz, new Redirect(tcz + "?moved", 301, Times: 1)); break;
-            case "reset-without-ranges": _mirror.RangeSupport = false; _mirror.Misbehave(tcz, new ResetMidBody(1, 100)); break;
-            case "server-error-then-ok": _mirror.Misbehave(tcz, new ServerError(3, 503)); break;
-            case "wrong-md5": File.WriteAllText(Path.Combine(_builder.TczFolder, "gdbm.tcz.md5.txt"), new string('a', 32) + "  gdbm.tcz\n"); break;
-            case "server-error-forever": _mirror.Misbehave(tcz, new ServerError(int.MaxValue)); break;
-            case "tcz-not-found": _mirror.Misbehave(tcz, new NotFound()); break;
+            case "truncated": Mirror.Misbehave(tcz, new TruncateBody(1, 100)); break;
+            case "redirect": Mirror.Misbehave(tcz, new Redirect(tcz + "?moved", 301, Times: 1)); break;
+            case "reset-without-ranges": Mirror.RangeSupport = false; Mirror.Misbehave(tcz, new ResetMidBody(1, 100)); break;
+            case "server-error-then-ok": Mirror.Misbehave(tcz, new ServerError(3, 503)); break;
+            case "wrong-md5": File.WriteAllText(Path.Combine(Builder.TczFolder, "gdbm.tcz.md5.txt"), new string('a', 32) + "  gdbm.tcz\n"); break;
+            case "server-error-forever": Mirror.Misbehave(tcz, new ServerError(int.MaxValue)); break;
+            case "tcz-not-found": Mirror.Misbehave(tcz, new NotFound()); break;
         }
 
         var p = Project("<TczExtension Include=\"gdbm\" />");
@@ -356,20 +332,20 @@ public sealed class TczExtensionTests : IAsyncLifetime
     public void Extensions_BodyTricklingSlowerThanTheTimeout_FailsEachAttempt_IsRMK1002_AndCachesNothing()
     {
         // One byte every 3 s against MicrokernelDownloadTimeout=1: each of the 2 attempts times out on its first slow read.
-        var tcz = _builder.Relative("gdbm.tcz");
-        _mirror.Misbehave(tcz, new Trickle(int.MaxValue, 1, TimeSpan.FromSeconds(3)));
+        var tcz = Builder.Relative("gdbm.tcz");
+        Mirror.Misbehave(tcz, new Trickle(int.MaxValue, 1, TimeSpan.FromSeconds(3)));
         var p = Project("<TczExtension Include=\"gdbm\" />",
             "<MicrokernelDownloadTimeout>1</MicrokernelDownloadTimeout><MicrokernelDownloadAttempts>2</MicrokernelDownloadAttempts>");
         var r = p.Build();
         r.AssertFailureWith("RMK1002");
         Assert.Matches(@"gdbm\.tcz.*2 attempts.*no data for 1 s", r.Output);
-        Assert.Equal(2, _mirror.Requests(tcz));
+        Assert.Equal(2, Mirror.Requests(tcz));
         Assert.DoesNotContain("tcz/4.x/x86/gdbm.tcz", CacheCheck.AssertConsistent(p["cache"]));
         Assert.False(File.Exists(p.Overlay));
 
         // Slow but steady (a chunk every 0.3 s) is no timeout: the same settings download it.
-        _mirror.ClearMisbehaviors();
-        _mirror.Misbehave(tcz, new Trickle(1, 1024, TimeSpan.FromMilliseconds(300)));
+        Mirror.ClearMisbehaviors();
+        Mirror.Misbehave(tcz, new Trickle(1, 1024, TimeSpan.FromMilliseconds(300)));
         p.Build().AssertSuccess();
         Assert.Contains("tcz/4.x/x86/gdbm.tcz", CacheCheck.AssertConsistent(p["cache"]));
     }
@@ -377,14 +353,14 @@ public sealed class TczExtensionTests : IAsyncLifetime
     [Fact]
     public void Extensions_LongDownload_LogsProgressLinesWithSizeAndRate()
     {
-        var tree = Path.Combine(_mirrorRoot.Path, "src", "blob");
+        var tree = Path.Combine(Root.Path, "src", "blob");
         Directory.CreateDirectory(Path.Combine(tree, "usr/local/share/blob"));
         var random = new byte[256 * 1024];
         new Random(4).NextBytes(random);
         File.WriteAllBytes(Path.Combine(tree, "usr/local/share/blob/data"), random);
-        _builder.AddSquashfs("blob.tcz", tree);
+        Builder.AddSquashfs("blob.tcz", tree);
         // About 2.5 s of body: progress is reported once a second while it arrives.
-        _mirror.Misbehave(_builder.Relative("blob.tcz"), new Trickle(1, 16 * 1024, TimeSpan.FromMilliseconds(150)));
+        Mirror.Misbehave(Builder.Relative("blob.tcz"), new Trickle(1, 16 * 1024, TimeSpan.FromMilliseconds(150)));
         var r = Project("<TczExtension Include=\"blob\" />").Build().AssertSuccess();
         var lines = System.Text.RegularExpressions.Regex.Matches(r.Output, @"blob\.tcz: ([\d.]+) KiB of ([\d.]+) KiB at [\d.]+ (B|KiB|MiB)/s")
             .Select(m => (Got: double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture),
@@ -457,14 +433,14 @@ public sealed class TczExtensionTests : IAsyncLifetime
 
         // Asking for the mirror's updates takes the new file and records it.
         p.Build("-p:MicrokernelCacheDirectory=cache2", "-p:MicrokernelRefreshMetadata=true").AssertSuccess();
-        Assert.Contains(TinyCoreMirrorBuilder.Sha256(File.ReadAllBytes(Path.Combine(_builder.TczFolder, "ncurses.tcz"))), File.ReadAllText(p["microkernel.lock.json"]));
+        Assert.Contains(TinyCoreMirrorBuilder.Sha256(File.ReadAllBytes(Path.Combine(Builder.TczFolder, "ncurses.tcz"))), File.ReadAllText(p["microkernel.lock.json"]));
         Assert.Contains(" usr/local/lib/libncurses.so.5.9\n", Listing(p));
     }
 
     [Fact]
     public void Extensions_FileUrlMirror_IsReadLikeAFolder_AndTheNetworkIsNotTouched()
     {
-        var fileUrl = new Uri(_mirrorRoot.Path + "/").AbsoluteUri;
+        var fileUrl = new Uri(Root.Path + "/").AbsoluteUri;
         Assert.StartsWith("file:///", fileUrl, StringComparison.Ordinal);
         var p = SdkHarness.CreateProject("fileurl");
         p.WithProject($"""
@@ -479,9 +455,9 @@ public sealed class TczExtensionTests : IAsyncLifetime
         Assert.Contains(" usr/local/bin/ruby\n", listing);
         Assert.Contains(" usr/local/lib/libgdbm.so.3\n", listing);
         Assert.Contains(" usr/local/lib/libncurses.so.5\n", listing);
-        Assert.Equal(0, _mirror.TotalRequests);
+        Assert.Equal(0, Mirror.TotalRequests);
         // The lock file records a file:// mirror as the folder it names, the same as a plain folder path.
-        Assert.Equal(_mirrorRoot.Path, JsonDocument.Parse(File.ReadAllText(p["microkernel.lock.json"])).RootElement
+        Assert.Equal(Root.Path, JsonDocument.Parse(File.ReadAllText(p["microkernel.lock.json"])).RootElement
             .GetProperty("tinyCore").GetProperty("mirror").GetString());
     }
 
@@ -499,10 +475,10 @@ public sealed class TczExtensionTests : IAsyncLifetime
     {
         var p = SdkHarness.CreateProject("xdg");
         p.WithProject($"""
-            <PropertyGroup><TczMirror>{_mirror.BaseUrl}</TczMirror></PropertyGroup>
+            <PropertyGroup><TczMirror>{Mirror.BaseUrl}</TczMirror></PropertyGroup>
             <ItemGroup><TczExtension Include="gdbm" /></ItemGroup>
             """);
-        var xdg = Path.Combine(_mirrorRoot.Path, "xdg-cache");
+        var xdg = Path.Combine(Root.Path, "xdg-cache");
         p.Run("build", null, new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = xdg }).AssertSuccess();
         Assert.Contains("tcz/4.x/x86/gdbm.tcz", CacheCheck.AssertConsistent(Path.Combine(xdg, "razor-microkernel")));
     }
