@@ -180,7 +180,7 @@ internal static class IsoBenchmark
     private static void Ours(string coreIso, IReadOnlyList<string> layers, string output)
     {
         var merge = OverlayMerge.Create(layers.Select(l => new LayerSource(Path.GetFileName(l), l)).ToList());
-        MicrokernelIso.Build(coreIso, merge, output, new MicrokernelIsoOptions { Version = Version, KernelArgs = KernelArgs });
+        MicrokernelIso.Build(coreIso, merge, output, new MicrokernelIsoOptions { Version = Version, Layout = Formats.Release.TinyCoreRelease.Find("4.x", "x86").IsoLayout, KernelArgs = KernelArgs });
     }
 
     private static Contender ShellContender(string name, string tag, string gz, string coreIso, string tree, string outDir, bool baseline)

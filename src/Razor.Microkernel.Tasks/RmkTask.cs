@@ -121,6 +121,20 @@ public abstract partial class RmkTask : Task, ICancelableTask
         return Log.HasLoggedErrors ? null : copies;
     }
 
+    /// <summary>The release TinyCoreVersion and TinyCoreArch name; null (RMK4012 logged) when the SDK does not know it.</summary>
+    protected Formats.Release.TinyCoreRelease? FindRelease(string? version, string? arch)
+    {
+        try
+        {
+            return Formats.Release.TinyCoreRelease.Find(version, arch);
+        }
+        catch (Formats.Release.UnknownReleaseException e)
+        {
+            LogPropertyError("TinyCoreVersion", "UnknownRelease", e.Version, e.Arch, Formats.Release.TinyCoreRelease.KnownList);
+            return null;
+        }
+    }
+
     /// <summary>Logs an I/O failure while writing an output, without a stack trace.</summary>
     protected bool TryIo(string resource, string path, Action action)
     {
