@@ -18,6 +18,7 @@ public class PackageTests
             "[Content_Types].xml",
             "_rels/.rels",
             "build/Razor.Microkernel.Sdk.props",
+            "build/Razor.Microkernel.Sdk.Pxe.targets",
             "build/Razor.Microkernel.Sdk.targets",
             "package/services/metadata/core-properties/nuget.psmdcp",
             .. ExpectedTaskFiles.Select(f => "tasks/net10.0/" + f),
