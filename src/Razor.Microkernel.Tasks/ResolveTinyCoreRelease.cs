@@ -63,7 +63,7 @@ public sealed class ResolveTinyCoreRelease : RmkTask
     [Output]
     public ITaskItem[] ReleaseBootFiles { get; private set; } = [];
 
-    /// <summary>The release's kernel and initrd names (<c>vmlinuz64</c>, <c>corepure64.gz</c>).</summary>
+    /// <summary>The release's kernel and initrd names (TinyCoreRelease.KernelFile, InitrdFile).</summary>
     [Output]
     public string KernelFile { get; private set; } = string.Empty;
 

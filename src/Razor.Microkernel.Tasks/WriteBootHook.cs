@@ -5,10 +5,10 @@ using Razor.Microkernel.Formats.Layers;
 
 namespace Razor.Microkernel.Tasks;
 
-/// <summary>Writes the boot hook layer: the release's bootsync.sh calling /usr/local/etc/init.d/microkernel-setup.</summary>
+/// <summary>Writes the boot hook layer: the release's startup script calling /usr/local/etc/init.d/microkernel-setup.</summary>
 public sealed class WriteBootHook : LayerTask
 {
-    /// <summary>TinyCoreVersion and TinyCoreArch: whose bootsync.sh, and where its tce-load looks for modules.</summary>
+    /// <summary>TinyCoreVersion and TinyCoreArch: whose startup script, and where its tce-load looks for modules.</summary>
     [Required]
     public string TinyCoreVersion { get; set; } = string.Empty;
 

@@ -17,7 +17,7 @@ public sealed class InvalidBootCommandException(string command, string reason)
 /// The image's boot hook. Extensions pre-installed in an overlay are skipped by tce-load at boot, so what
 /// tce-load would have done after installing them runs from here: <c>ldconfig</c>, <c>depmod</c> for the kernel
 /// when extension kernel modules are where the release's tce-load looks for them, each extension's startup
-/// script in install order, then the project's boot commands. The release's <c>bootsync.sh</c> calls it and
+/// script in install order, then the project's boot commands. The release's startup script (<see cref="TinyCoreRelease.BootSyncPath"/>) calls it and
 /// keeps what it did (it starts <c>bootlocal.sh</c> in the background). Both are POSIX sh that busybox ash runs.
 /// </summary>
 public static class BootHook
@@ -85,7 +85,7 @@ public static class BootHook
         return sb.ToString();
     }
 
-    /// <summary>The release's own /opt/bootsync.sh with the boot hook called before bootlocal.sh.</summary>
+    /// <summary>The release's own startup script (<see cref="TinyCoreRelease.BootSync"/>) with the boot hook called before bootlocal.sh.</summary>
     public static string BootSyncScript(TinyCoreRelease release)
     {
         ArgumentNullException.ThrowIfNull(release);
@@ -102,7 +102,7 @@ public static class BootHook
             original[at..];
     }
 
-    /// <summary>Writes both scripts into a layer: the hook root 0755, bootsync.sh root:staff 0775 as on Tiny Core.</summary>
+    /// <summary>Writes both scripts into a layer: the hook root 0755, the startup script root:staff 0775 as on Tiny Core.</summary>
     public static void Write(LayerWriter writer, TinyCoreRelease release, string? kernel, IReadOnlyList<string> extensions, IReadOnlyList<string> commands,
         long modificationTime)
     {

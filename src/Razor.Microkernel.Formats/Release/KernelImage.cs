@@ -12,7 +12,7 @@ public sealed class KernelImageException(string reason, long offset = -1)
 }
 
 /// <summary>
-/// Reads the kernel release (what <c>uname -r</c> prints, <c>6.18.2-tinycore64</c>) from an x86 bzImage, as the
+/// Reads the kernel release (what <c>uname -r</c> prints on it) from an x86 bzImage, as the
 /// <c>file</c> command does: the real-mode setup header (Linux boot protocol 2.00 and later; Documentation/arch/x86/boot.rst)
 /// holds at 0x20E a pointer, less 0x200, to a NUL-terminated version string inside the setup code, whose first word
 /// is the release.

@@ -55,7 +55,7 @@ public sealed record TinyCoreRelease
     /// always had).</param>
     public sealed record VersionRow(string Version, string KernelBase, bool HasDefaultKernel, string BootSync, string ModulesFolder, bool DepmodNamesKernel);
 
-    /// <summary>Tiny Core 4.x's /opt/bootsync.sh as this SDK has always written it (Tiny Core's own file has one more space,
+    /// <summary>Tiny Core 4.x's /opt/bootsync.sh as this SDK has always written it (Core-scripts' file has one more space,
     /// at the end of the third line).</summary>
     private const string BootSync4 =
         "#!/bin/sh\n" +
