@@ -107,7 +107,7 @@ internal static class PxeBenchmark
             var t = c.Samples.Select(s => s.Seconds).ToArray();
             var cpu = Median(c.Samples.Select(s => s.CpuSeconds));
             var ratio = $"{F(Median(t) / baseTime)} | {F(cpu / baseCpu)}";
-            Console.WriteLine($"| {c.Name} | {F(Median(t))} | {F(t.Min())} | {F(t.Max())} | {F(cpu)} | {new FileInfo(c.Output).Length:N0} | {members[i]} | " +
+            Console.WriteLine($"| {c.Name.Replace("|", "\\|", StringComparison.Ordinal)} | {F(Median(t))} | {F(t.Min())} | {F(t.Max())} | {F(cpu)} | {new FileInfo(c.Output).Length:N0} | {members[i]} | " +
                 (c.IsContext ? $"({ratio.Replace(" | ", ") | (", StringComparison.Ordinal)}) |" : $"{ratio} |"));
         }
 

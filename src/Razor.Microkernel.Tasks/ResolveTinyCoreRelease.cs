@@ -203,6 +203,23 @@ public sealed class ResolveTinyCoreRelease : RmkTask
         {
             return;
         }
+        else if (explicitKernel.Length > 0 && bootFiles.Count > 0)
+        {
+            // A TinyCoreKernel that is not the kernel that boots: its modules would not load.
+            try
+            {
+                var actual = KernelImage.ReadRelease(bootFiles[0].ItemSpec);
+                if (actual != explicitKernel)
+                {
+                    LogPropertyDiagnostic(true, "TinyCoreKernel", "KernelDiffersFromRelease", explicitKernel, actual,
+                        $"{bootFiles[0].GetMetadata("RmkItemType")} {bootFiles[0].GetMetadata("RmkItemSpec")}");
+                }
+            }
+            catch (KernelImageException)
+            {
+                // Not readable: TinyCoreKernel is all there is.
+            }
+        }
 
         // The lock file: the release files fetched, and a kernel version read from the release.
         var current = (existing ?? new Formats.Fetch.LockFile()) with { ReleaseFiles = [.. fetched.Select(f => f.ToLocked())] };

@@ -268,6 +268,13 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
         var x86 = Project("ksuffix17", properties: $"<TinyCoreKernel>{Release.KernelVersion}</TinyCoreKernel>");
         Assert.Contains("RMK4015", Build(x86).AssertSuccess().Codes);
 
+        // A TinyCoreKernel that is not the kernel of the release's files: a warning naming both.
+        var differs = Project("kdiffer17", properties: "<MicrokernelPxe>true</MicrokernelPxe><TinyCoreKernel>6.18.2-tinycore64</TinyCoreKernel>");
+        Edit(differs, "<TczExtension Include=\"rmk-dummy-KERNEL\" />", "");
+        var warned = Build(differs).AssertSuccess();
+        Assert.Contains("RMK4016", warned.Codes);
+        Assert.Contains(Release.KernelVersion, warned.Output);
+
         // Release files missing on the mirror (16.x has none here), and one failing its md5.
         var missing = Project("missing16", properties: "<MicrokernelPxe>true</MicrokernelPxe><TinyCoreKernel>6.12.11-tinycore64</TinyCoreKernel>");
         Edit(missing, "<TinyCoreVersion>17.x</TinyCoreVersion>", "<TinyCoreVersion>16.x</TinyCoreVersion>");
