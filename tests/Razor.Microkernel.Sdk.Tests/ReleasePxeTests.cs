@@ -8,8 +8,8 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// <summary>
 /// Tiny Core 17.x x86_64 end to end, against the <see cref="StandInRelease"/> served by the loopback mirror in the
 /// 17.x/x86_64/ layout: the network boot files from the mirror's release files, booted by qemu from -kernel/-initrd
-/// and over the network (qemu's TFTP, Debian's iPXE running the generated boot.ipxe); the CorePure64-style ISO booted
-/// under BIOS. Each boot prints a marker from the overlay, server.cfg settings and the boot hook's lines.
+/// and over the network (qemu's TFTP, Debian's iPXE running the generated boot.ipxe, and Debian's PXELINUX reading the
+/// generated pxelinux.cfg/default); the CorePure64-style ISO booted under BIOS. Each boot prints a marker from the overlay, server.cfg settings and the boot hook's lines.
 /// </summary>
 public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
 {
@@ -132,9 +132,19 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Pxe(p, "corepure64.gz")));
 
-        // (1) qemu loads kernel and initrd; (2) a real network boot through iPXE and TFTP.
+        // (1) qemu loads kernel and initrd; (2) a real network boot through iPXE and TFTP; and PXELINUX reading
+        // pxelinux.cfg/default, with Debian's pxelinux.0 and ldlinux.c32 beside the files.
         AssertBooted(Qemu.Boot(Qemu.KernelAndInitrd(Pxe(p, "vmlinuz64"), Pxe(p, "corepure64.gz"), Args), 512));
         AssertBooted(Qemu.Boot(Qemu.Network(Pxe(p), "boot.ipxe"), 512));
+        using var tftp = new TempFolder("rmk-pxelinux");
+        Tool.Run("cp", "-a", Pxe(p) + "/.", tftp.Path).EnsureSuccess("cp -a");
+        foreach (var file in new[] { "/usr/lib/PXELINUX/pxelinux.0", "/usr/lib/syslinux/modules/bios/ldlinux.c32" })
+        {
+            Assert.True(File.Exists(file), $"no {file}: the PXELINUX boot needs Debian's pxelinux and syslinux-common (build/test.sh installs them)");
+            File.Copy(file, tftp[Path.GetFileName(file)]);
+        }
+
+        AssertBooted(Qemu.Boot(Qemu.Network(tftp.Path, "pxelinux.0"), 512));
     }
 
     [Fact]
