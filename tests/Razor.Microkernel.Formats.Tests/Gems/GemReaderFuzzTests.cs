@@ -6,6 +6,7 @@ using Razor.Microkernel.Formats.Layers;
 using Razor.Microkernel.TestSupport;
 using Xunit.Abstractions;
 using static Razor.Microkernel.Formats.Tests.Gems.GemBuilder;
+using static Razor.Microkernel.TestSupport.GemParts;
 
 namespace Razor.Microkernel.Formats.Tests.Gems;
 

@@ -3,6 +3,7 @@ using System.Text;
 using Razor.Microkernel.Formats.Gems;
 using Razor.Microkernel.TestSupport;
 using static Razor.Microkernel.Formats.Tests.Gems.GemBuilder;
+using static Razor.Microkernel.TestSupport.GemParts;
 
 namespace Razor.Microkernel.Formats.Tests.Gems;
 
