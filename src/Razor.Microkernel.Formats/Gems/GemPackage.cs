@@ -23,10 +23,10 @@ public sealed record GemReadOptions
 
     /// <summary>Most YAML values the metadata may hold, an aliased value counted once for every place that uses it
     /// (a billion-laughs alias bomb is refused here). Real metadata holds a few thousand.</summary>
-    public long MaxMetadataNodes { get; init; } = 1L << 20;
+    public long MaxMetadataNodes { get; init; } = 1L << 18;
 
     /// <summary>Most characters of YAML text the metadata may hold, aliased text counted once per use.</summary>
-    public long MaxMetadataChars { get; init; } = 16L << 20;
+    public long MaxMetadataChars { get; init; } = 4L << 20;
 
     /// <summary>Largest single data entry.</summary>
     public long MaxEntryBytes { get; init; } = 512L << 20;
