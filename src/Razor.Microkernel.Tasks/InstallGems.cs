@@ -40,6 +40,10 @@ public sealed class InstallGems : LayerTask
     /// <summary>As <c>gem install --ignore-dependencies</c>: runtime dependencies missing from the set are not an error.</summary>
     public bool IgnoreDependencies { get; set; }
 
+    /// <summary>The target Ruby's <c>Gem::Platform.local</c> (<c>x86-linux</c> for Tiny Core's 32-bit Ruby): RubyGems 3 keeps
+    /// built extensions in <c>extensions/PLATFORM/…</c>.</summary>
+    public string RubyPlatform { get; set; } = "x86-linux";
+
     [Output]
     public ITaskItem[] InstalledGems { get; private set; } = [];
 
@@ -63,6 +67,12 @@ public sealed class InstallGems : LayerTask
         if (!GemLayouts.TryFor(RubyGemsVersion, out var layout))
         {
             LogPropertyError("RubyGemsVersion", "UnsupportedRubyGemsVersion", RubyGemsVersion);
+            return false;
+        }
+
+        if (!System.Text.RegularExpressions.Regex.IsMatch(RubyPlatform ?? "", @"\A[A-Za-z0-9_]+(-[A-Za-z0-9_.]+)*\z"))
+        {
+            LogPropertyError("RubyPlatform", "InvalidRubyPlatform", RubyPlatform);
             return false;
         }
 
@@ -145,6 +155,7 @@ public sealed class InstallGems : LayerTask
                 CheckDependencies = !IgnoreDependencies,
                 Layout = layout,
                 ExtensionApiVersion = libraryVersion,
+                ExtensionPlatform = RubyPlatform,
             };
             if (string.Equals(InstallMode?.Trim(), "BootTime", StringComparison.OrdinalIgnoreCase))
             {

@@ -134,6 +134,10 @@ public static partial class GemInstaller
             var package = GemPackage.Read(new MemoryStream(bytes, writable: false), source.DisplayName, options.Limits, cancellationToken);
             var spec = package.Specification;
             CheckInstallable(source, package, rubyVersion, rubyGemsVersion);
+            if (options.Layout == GemLayout.RubyGems3 && RubyGems3Layout.Refusal(spec) is { } why)
+            {
+                throw new GemUnsupportedException(source.DisplayName, null, $"{spec.FullName} {why}, which RubyGems 3 refuses to install");
+            }
             if (!fullNames.TryAdd(spec.FullName, source.DisplayName))
             {
                 throw new GemUnsupportedException(source.DisplayName, null, $"{spec.FullName} is also given by '{fullNames[spec.FullName]}'");

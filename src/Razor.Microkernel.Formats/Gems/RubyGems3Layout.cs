@@ -145,6 +145,46 @@ public static class RubyGems3Layout
             """;
     }
 
+    /// <summary><c>Gem::Installer#verify_spec</c> of 3.3: why RubyGems 3 refuses to install this specification, or
+    /// null. (An old gem without <c>specification_version</c> loads as -1, which it refuses.)</summary>
+    public static string? Refusal(GemSpecification spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        static bool LineBreak(string s) => s.Any(c => c is '\n' or '\v' or '\f' or '\r' or '\u0085' or '\u2028' or '\u2029');
+        if (spec.Name.Length == 0 || !spec.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
+        {
+            return "has an invalid name";
+        }
+
+        if (spec.RequirePaths.Any(LineBreak))
+        {
+            return "has an invalid require_paths";
+        }
+
+        if (spec.Extensions.Any(LineBreak))
+        {
+            return "has an invalid extensions";
+        }
+
+        if (LineBreak(spec.Platform))
+        {
+            return "has an invalid platform";
+        }
+
+        if (spec.SpecificationVersion < 0)
+        {
+            return "has an invalid specification_version";
+        }
+
+        if (spec.Dependencies.Any(d => d.Type is not ("runtime" or "development") || LineBreak(d.Name) || d.Name.Contains('<', StringComparison.Ordinal)
+                                       || d.Name.Contains('>', StringComparison.Ordinal)))
+        {
+            return "has an invalid dependencies";
+        }
+
+        return null;
+    }
+
     /// <summary><c>Gem::BasicSpecification#extension_dir</c> below the gem home:
     /// <c>extensions/PLATFORM/API_VERSION/FULLNAME</c>.</summary>
     public static string ExtensionDir(string platform, string apiVersion, string fullName) => $"extensions/{platform}/{apiVersion}/{fullName}";
