@@ -112,6 +112,20 @@ internal sealed class GemDataTree
         };
     }
 
+    /// <summary>True when <paramref name="path"/>, its folders resolved through links, is itself a symlink.</summary>
+    public bool IsSymlink(string path)
+    {
+        var hops = 0;
+        var parent = Resolve(string.Empty, ImagePath.Parent(path) is { Length: > 0 } p ? p : ".", ref hops);
+        if (parent.Escapes || parent.Path is null)
+        {
+            return false;
+        }
+
+        var full = parent.Path.Length == 0 ? ImagePath.FileName(path) : parent.Path + "/" + ImagePath.FileName(path);
+        return _entries.TryGetValue(full, out var e) && e.Type == GemDataEntryType.Symlink;
+    }
+
     /// <summary>Resolves <paramref name="target"/> from the folder <paramref name="from"/> as the kernel would within
     /// the gem's folder: links met on the way are followed (a hop count bounds loops); a <c>..</c> at the gem's
     /// folder, or an absolute link, escapes. Components that name nothing in the gem are taken as written.</summary>
@@ -166,7 +180,7 @@ internal sealed class GemDataTree
                 pending.Push(p);
             }
 
-            via = here;
+            via ??= here;
         }
 
         return new Resolution(string.Join('/', stack), false, null);
@@ -210,6 +224,6 @@ internal sealed class GemDataTree
     };
 
     /// <summary>Where a path leads: <see cref="Path"/> inside the gem (null for a loop), or out of it; <see cref="Via"/>
-    /// names the last link followed when it matters.</summary>
+    /// names the first link followed on the way.</summary>
     private readonly record struct Resolution(string? Path, bool Escapes, string? Via);
 }

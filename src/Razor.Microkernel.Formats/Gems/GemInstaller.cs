@@ -296,12 +296,13 @@ public static partial class GemInstaller
         var dirAttrs = new EntryAttributes(DirMode, options.Owner, options.ModificationTime);
         var mtime = options.ModificationTime;
 
-        // Executables get +x (Gem::Installer#generate_bin): the file each names, through symlinks in the gem, as
-        // chmod follows them.
+        // Executables get +x (Gem::Installer#generate_bin): the file each names, its folders resolved through links;
+        // an executable that is itself a symlink changes nothing (FileUtils.chmod leaves a symlink alone on Linux).
         var exePaths = new HashSet<string>(StringComparer.Ordinal);
         foreach (var exe in spec.Executables)
         {
-            if (package.FindFile(ExecutablePath(spec, exe, options.Layout)) is { } file)
+            var exePath = ExecutablePath(spec, exe, options.Layout);
+            if (!package.IsSymlink(exePath) && package.FindFile(exePath) is { } file)
             {
                 exePaths.Add(file.Path);
             }

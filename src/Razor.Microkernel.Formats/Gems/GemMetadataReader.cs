@@ -46,10 +46,10 @@ public static partial class GemMetadataReader
                 continue;
             }
 
-            var key = IsBinary(keyScalar) ? DecodeBinary(rawKey) as string ?? rawKey : rawKey;
-
+            var key = rawKey;
             try
             {
+                key = IsBinary(keyScalar) ? DecodeBinary(rawKey) as string ?? rawKey : rawKey;
                 Spend(budget, valueNode, gem, entry);
                 attributes[key] = key switch
                 {

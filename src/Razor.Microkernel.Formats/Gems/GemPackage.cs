@@ -86,6 +86,9 @@ public sealed class GemPackage
     /// following symlinks inside the gem as the target will; null when it names nothing, a folder, or leads out.</summary>
     public GemDataEntry? FindFile(string path) => GemDataTree.Lexical(path) is { Length: > 0 } p ? _tree.FindFile(p) : null;
 
+    /// <summary>True when <paramref name="path"/> (its folders resolved through links) is a symlink of the gem.</summary>
+    public bool IsSymlink(string path) => GemDataTree.Lexical(path) is { Length: > 0 } p && _tree.IsSymlink(p);
+
     /// <summary>Reads a .gem. <paramref name="gemName"/> names the gem in errors (a file name or URL).</summary>
     public static GemPackage Read(Stream gem, string gemName = "gem", GemReadOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -188,13 +191,7 @@ public sealed class GemPackage
                     throw new GemUnsafeEntryException(gemName, name, "the gem has this entry twice");
                 }
 
-                var bytes = new byte[entry.Length];
-                if (entry.DataStream is { } ds)
-                {
-                    ds.ReadExactly(bytes);
-                }
-
-                parts[name] = bytes;
+                parts[name] = ReadContent(entry.DataStream, entry.Length);
                 if (name is "metadata" or "metadata.gz")
                 {
                     metadata = name;
@@ -301,9 +298,7 @@ public sealed class GemPackage
                             throw new GemLimitException(gemName, raw, "data size", total, options.MaxDataBytes);
                         }
 
-                        var bytes = new byte[entry.Length];
-                        entry.DataStream?.ReadExactly(bytes);
-                        tree.Add(raw, new GemDataEntry(path, GemDataEntryType.File, mode, bytes, string.Empty));
+                        tree.Add(raw, new GemDataEntry(path, GemDataEntryType.File, mode, ReadContent(entry.DataStream, entry.Length), string.Empty));
                         break;
                     case TarEntryType.Directory:
                         tree.Add(raw, new GemDataEntry(path, GemDataEntryType.Directory, mode, [], string.Empty));
@@ -347,6 +342,42 @@ public sealed class GemPackage
 
         tree.Validate();
         return tree;
+    }
+
+    /// <summary>Reads an entry's <paramref name="length"/> bytes. Memory follows the bytes actually there, not the size
+    /// the header claims: a large entry is read a megabyte at a time, so a truncated or lying header costs nothing.</summary>
+    private static byte[] ReadContent(Stream? data, long length)
+    {
+        const int Chunk = 1 << 20;
+        if (length == 0 || data is null)
+        {
+            return length == 0 ? [] : throw new EndOfStreamException("the entry's data is missing");
+        }
+
+        if (length <= Chunk)
+        {
+            var small = new byte[length];
+            data.ReadExactly(small);
+            return small;
+        }
+
+        var chunks = new List<byte[]>();
+        for (var left = length; left > 0; left -= Chunk)
+        {
+            var chunk = new byte[Math.Min(Chunk, left)];
+            data.ReadExactly(chunk);
+            chunks.Add(chunk);
+        }
+
+        var all = new byte[length];
+        var at = 0;
+        foreach (var c in chunks)
+        {
+            c.CopyTo(all, at);
+            at += c.Length;
+        }
+
+        return all;
     }
 
     /// <summary>Normalises an entry name to a path inside the gem's folder as RubyGems' <c>install_location</c> does

@@ -82,6 +82,13 @@ internal static class RubyYaml
             catch (SemanticErrorException e) when (repairs < MaxRepairs && TryRepair(ref yaml, e))
             {
             }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException
+                                          or OverflowException)
+            {
+                // YamlDotNet's scanner gives up on some malformed input (a flow sequence continued below its key's
+                // column) with a plain exception rather than a YamlException.
+                throw new YamlException(Mark.Empty, Mark.Empty, $"the YAML cannot be read ({e.Message})", e);
+            }
         }
     }
 
