@@ -70,7 +70,7 @@ public sealed class InstallGems : LayerTask
             return false;
         }
 
-        if (!System.Text.RegularExpressions.Regex.IsMatch(RubyPlatform ?? "", @"\A[A-Za-z0-9_]+(-[A-Za-z0-9_.]+)*\z"))
+        if (!System.Text.RegularExpressions.Regex.IsMatch(RubyPlatform, @"\A[A-Za-z0-9_]+(-[A-Za-z0-9_.]+)*\z"))
         {
             LogPropertyError("RubyPlatform", "InvalidRubyPlatform", RubyPlatform);
             return false;
