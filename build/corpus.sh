@@ -148,6 +148,7 @@ for d in "$work"/*/*/; do
   d=${d%/}
   [ -f "$d/Microkernel.proj" ] || continue
   grep -F "$d/Microkernel.proj" "$work/errors.log" >"$d/ours.errors" 2>/dev/null
+  grep -F "$d/Microkernel.proj" "$work/warnings.log" >"$d/ours.warnings" 2>/dev/null
   overlay="$d/bin/Debug/mc-linux-fs-snap.tar.gz"
   if [ -s "$d/ours.errors" ] || [ ! -f "$overlay" ]; then
     echo 1 >"$d/ours.rc"
@@ -203,8 +204,11 @@ for pass in $passes; do
       ruby build/corpus/compare.rb "$pass" "$work" "$work/allowlist.tsv" >"$work/$pass.txt" ;;
     tcz)
       for i in "${images[@]}"; do printf '%s\0%s\0' "$work/tcz/$i" "$corpus/tcz/$i"; done >"$work/tcz.inputs"
-      "${asroot[@]}" bash -c 'xargs -0 -n2 -P"$jobs" bash -c '"'"'unpack "$1" "$2"'"'"' _ <"$work/tcz.inputs"
-                              ruby "$repo/build/corpus/compare.rb" tcz "$work" "$work/allowlist.tsv" >"$work/tcz.txt"' ;;
+      # fakeroot is a /bin/sh script, which drops exported bash functions: the function is passed as text.
+      "${asroot[@]}" bash -c "$(declare -f unpack)"'
+        export -f unpack
+        xargs -0 -n2 -P"$jobs" bash -c '"'"'unpack "$1" "$2"'"'"' _ <"$work/tcz.inputs"
+        ruby "$repo/build/corpus/compare.rb" tcz "$work" "$work/allowlist.tsv" >"$work/tcz.txt"' ;;
   esac
   [ $? -eq 0 ] || status=1
   head -n -1 "$work/$pass.txt"

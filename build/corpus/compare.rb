@@ -6,7 +6,7 @@
 # PASS is gems18 (RubyGems 1.8 layout: gems/ tree, cache, wrappers, the specification loaded back),
 # gems3 (RubyGems 3 layout: the whole GEMHOME byte for byte) or tcz (the image's tree: content, modes, owners,
 # symlinks, hard links). WORKDIR/PASS/NAME/ holds, per input:
-#   ours.rc, ours.errors  the SDK build's exit code and its error lines; ours/  the overlay, unpacked
+#   ours.rc, ours.errors, ours.warnings  the SDK build's exit code, error and warning lines; ours/  the overlay, unpacked
 #   ref.rc, ref.log       the real tool's exit code and output;          ref/   what it wrote
 # ALLOWLIST lines: PASS-GLOB <TAB> CODE <TAB> MESSAGE-REGEXP <TAB> REASON — a refusal by us that the real tool does
 # not make is expected when one line matches its pass, code and message.
@@ -202,6 +202,8 @@ names.each do |name|
         "identical"
       end
     end
+  warnings = read(File.join(dir, "ours.warnings")).scan(/warning (RMK\d{4})/).flatten.uniq
+  line += " (warnings: #{warnings.join(', ')})" unless warnings.empty?
   puts "[#{PASS}] #{name}: #{line}"
 end
 by_code = codes.sort.map { |c, n| "#{c} x#{n}" }.join(", ")
