@@ -148,6 +148,40 @@ public static class GemParts
         return string.Join('\n', lines);
     }
 
+    /// <summary>A gem of the pre-0.9 format, as RubyGems 0.8 wrote it: a Ruby script ending at <c>__END__</c>, the
+    /// specification, the list of files, and each file zlib-deflated in base64 (<c>pack("m")</c>: 60-character lines).</summary>
+    public static byte[] OldFormat(string name, string version, IReadOnlyList<(string Path, string Content, int Mode)> files, string extraSpec = "")
+    {
+        var sb = new StringBuilder("MD5SUM = \"d41d8cd98f00b204e9800998ecf8427e\"\nif $0 == __FILE__\n  require 'optparse'\nend\n__END__\n");
+        sb.Append($"--- !ruby/object:Gem::Specification\nrubygems_version: \"0.8.11\"\nspecification_version: 1\nname: {name}\n")
+          .Append($"version: !ruby/object:Gem::Version\n  version: {version}\ndate: 2005-03-18 22:01:52.859121 -05:00\nplatform: ruby\n")
+          .Append($"summary: The {name} gem\nrequire_paths:\n  - lib\nfiles:\n").AppendJoin("", files.Select(f => $"  - {f.Path}\n")).Append(extraSpec).Append("---\n");
+        foreach (var (path, content, mode) in files)
+        {
+            sb.Append($"-\n  size: {Encoding.UTF8.GetByteCount(content)}\n  mode: {mode}\n  path: {path}\n");
+        }
+
+        sb.Append("---\n");
+        foreach (var (_, content, _) in files)
+        {
+            var z = new MemoryStream();
+            using (var d = new ZLibStream(z, CompressionLevel.Optimal, leaveOpen: true))
+            {
+                d.Write(Encoding.UTF8.GetBytes(content));
+            }
+
+            var b64 = Convert.ToBase64String(z.ToArray());
+            for (var i = 0; i < b64.Length; i += 60)
+            {
+                sb.Append(b64, i, Math.Min(60, b64.Length - i)).Append('\n');
+            }
+
+            sb.Append("---\n");
+        }
+
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
     private static void Add(TarWriter w, string name, byte[] content)
         => w.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content), Mode = (UnixFileMode)0x1A4 });
 }

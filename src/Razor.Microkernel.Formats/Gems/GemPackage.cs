@@ -52,7 +52,8 @@ public sealed record GemDataEntry(string Path, GemDataEntryType Type, int Mode, 
 /// <summary>
 /// A .gem read and checked as RubyGems reads it: the outer ustar with <c>metadata.gz</c> (gzipped YAML
 /// specification; the uncompressed <c>metadata</c> of early gems is read too, the later of the two winning as in
-/// RubyGems), <c>data.tar.gz</c>, and <c>checksums.yaml.gz</c> when present (every digest it lists is verified).
+/// RubyGems), <c>data.tar.gz</c>, and <c>checksums.yaml.gz</c> when present (every digest it lists is verified);
+/// or a gem of the pre-0.9 format (<see cref="GemOldFormat"/>).
 /// The data entries are those the gem's folder holds once they are all written (<see cref="GemDataTree"/>);
 /// entries that would escape the gem's folder, devices and oversized entries are refused.
 /// </summary>
@@ -94,7 +95,13 @@ public sealed class GemPackage
     {
         ArgumentNullException.ThrowIfNull(gem);
         options ??= GemReadOptions.Default;
-        var (parts, metadataEntry) = ReadOuter(gem, gemName, options);
+        var (parts, metadataEntry, oldGem) = ReadOuter(gem, gemName, options);
+        if (oldGem is not null)
+        {
+            var (oldYaml, oldData) = GemOldFormat.Read(oldGem, gemName, options, cancellationToken);
+            return new GemPackage(GemMetadataReader.Parse(oldYaml, gemName, options, GemOldFormat.SpecificationEntry), oldYaml, oldData, 0);
+        }
+
         if (metadataEntry is null)
         {
             throw new GemFormatException(gemName, null, "has no metadata.gz");
@@ -133,8 +140,9 @@ public sealed class GemPackage
     }
 
     /// <summary>The parts of the outer tar, and which metadata entry RubyGems would use (the later of
-    /// <c>metadata</c> and <c>metadata.gz</c>; null when there is neither).</summary>
-    private static (Dictionary<string, byte[]> Parts, string? Metadata) ReadOuter(Stream gem, string gemName, GemReadOptions options)
+    /// <c>metadata</c> and <c>metadata.gz</c>; null when there is neither); or, for a gem of the pre-0.9 format, all
+    /// its bytes.</summary>
+    private static (Dictionary<string, byte[]> Parts, string? Metadata, byte[]? OldGem) ReadOuter(Stream gem, string gemName, GemReadOptions options)
     {
         var parts = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         string? metadata = null;
@@ -142,15 +150,28 @@ public sealed class GemPackage
         var buffered = gem.CanSeek ? gem : new BufferedStream(gem, 1 << 16);
         var start = buffered.CanSeek ? buffered.Position : 0;
         var n = buffered.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (n < 512 || (!head.AsSpan(257, 5).SequenceEqual("ustar"u8) && !LooksLikeV7Tar(head)))
+        if (GemOldFormat.Matches(head.AsSpan(0, n)))
         {
-            var text = Encoding.ASCII.GetString(head, 0, n);
-            if (text.Contains("MD5SUM", StringComparison.Ordinal) || text.StartsWith("# !/usr/bin/env ruby", StringComparison.Ordinal))
+            using var all = new MemoryStream();
+            all.Write(head, 0, n);
+            var buffer = new byte[81920];
+            int read;
+            while ((read = buffered.Read(buffer)) > 0)
             {
-                throw new GemFormatException(gemName, null, "is a pre-0.9 gem (a Ruby script with embedded YAML), which is not supported");
+                if (all.Length + read > options.MaxPartBytes)
+                {
+                    throw new GemLimitException(gemName, null, "gem size", all.Length + read, options.MaxPartBytes);
+                }
+
+                all.Write(buffer, 0, read);
             }
 
-            throw new GemFormatException(gemName, null, "is not a tar archive");
+            return (parts, null, all.ToArray());
+        }
+
+        if (n < 512 || (!head.AsSpan(257, 5).SequenceEqual("ustar"u8) && !LooksLikeV7Tar(head)))
+        {
+            throw new GemFormatException(gemName, null, "is not a tar archive, nor a pre-0.9 gem (whose first line holds its MD5SUM)");
         }
 
         Stream source;
@@ -205,7 +226,7 @@ public sealed class GemPackage
             throw new GemFormatException(gemName, null, $"the outer tar is malformed: {e.Message}", e);
         }
 
-        return (parts, metadata);
+        return (parts, metadata, null);
     }
 
     private static bool LooksLikeV7Tar(byte[] head)

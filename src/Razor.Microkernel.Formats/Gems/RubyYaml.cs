@@ -100,8 +100,22 @@ internal static class RubyYaml
         var inProgress = new HashSet<RubyYamlNode>(ReferenceEqualityComparer.Instance);
         RubyYamlNode? root = null;
         var inDocument = false;
-        while (parser.MoveNext())
+        while (true)
         {
+            try
+            {
+                if (!parser.MoveNext())
+                {
+                    break;
+                }
+            }
+            catch (YamlException) when (root is not null && open.Count == 0)
+            {
+                // libyaml ends the first document as soon as its root node is complete, without reading on, and Ruby
+                // reads only that document: what follows it cannot make the text unreadable.
+                return root;
+            }
+
             var ev = parser.Current!;
             RubyYamlNode? complete = null;
             switch (ev)

@@ -12,7 +12,7 @@ namespace Razor.Microkernel.Formats.Tests.Gems;
 
 /// <summary>
 /// Seeded mutation fuzzing of the gem reader and installer over real-shaped gems (one made by Debian's
-/// <c>gem build</c>, others in the Syck, Psych-with-!binary-checksums, uncompressed-metadata and
+/// <c>gem build</c>, others in the Syck, Psych-with-!binary-checksums, uncompressed-metadata, pre-0.9 and
 /// duplicates-and-links shapes of real gems). Each layer of a gem is mutated in its own theory case: the outer tar,
 /// the compressed metadata and data, the metadata YAML, the inner data tar, and checksums.yaml; the parts around a
 /// mutated one are rebuilt (sizes, gzip, digests) so the mutation reaches the reader it aims at. Every case must
@@ -59,7 +59,8 @@ public sealed class GemReaderFuzzTests : IClassFixture<GemReaderFuzzTests.Fixtur
         var cases = 0;
         foreach (var (name, gem) in _fixtures.Gems)
         {
-            if (layer == "checksums-yaml" && !Parts(gem).Any(p => p.Name == "checksums.yaml.gz"))
+            var preTar = name == "pre-0.9";
+            if ((preTar && layer is not ("outer" or "metadata-yaml")) || (!preTar && layer == "checksums-yaml" && !Parts(gem).Any(p => p.Name == "checksums.yaml.gz")))
             {
                 continue;
             }
@@ -121,6 +122,13 @@ public sealed class GemReaderFuzzTests : IClassFixture<GemReaderFuzzTests.Fixtur
         if (layer == "outer")
         {
             return MutateBytes(gem, rng, out how);
+        }
+
+        if (Encoding.ASCII.GetString(gem, 0, 20).Contains("MD5SUM =", StringComparison.Ordinal))
+        {
+            // The pre-0.9 format is lines of text: its specification, file list and base64 are mutated as text.
+            var text = MutateYaml(Encoding.UTF8.GetString(gem), rng, out how);
+            return Encoding.UTF8.GetBytes(text);
         }
 
         var parts = Parts(gem);
@@ -376,6 +384,13 @@ public sealed class GemReaderFuzzTests : IClassFixture<GemReaderFuzzTests.Fixtur
             Gems["psych-binary-checksums"] = Outer([.. psych, ("checksums.yaml.gz", Gzip(Encoding.UTF8.GetBytes(ChecksumsYaml(psych, ChecksumStyle.BinaryKeysAndValues, "SHA1", "SHA512"))))]);
 
             Gems["uncompressed-metadata"] = Outer([("metadata", File.ReadAllBytes(MetadataDialectTests.FixturePath("rubygems094.yaml"))), ("data.tar.gz", data)]);
+
+            Gems["pre-0.9"] = OldFormat("oldie", "0.1.0",
+            [
+                ("lib/oldie.rb", "module Oldie; end\n", 420),
+                ("bin/oldie", "#!/usr/bin/env ruby\nputs 'old'\n", 493),
+                ("lib/oldie/data.txt", string.Concat(Enumerable.Range(0, 100).Select(i => $"line {i}\n")), 384),
+            ], "bindir: bin\nexecutables:\n  - oldie\n");
 
             Gems["duplicates-and-links"] = Handmade(File.ReadAllText(MetadataDialectTests.FixturePath("binary.yaml")), w =>
             {

@@ -229,8 +229,9 @@ public class HostileGemTests
     }
 
     [Fact]
-    public void Pre09Gem_IsRefused()
+    public void ScriptWithoutTheMd5SumLineFirst_IsNotAGem()
     {
+        // RubyGems takes a file for a pre-0.9 gem only when its first 20 bytes hold "MD5SUM ="; else it must be a tar.
         var old = Encoding.ASCII.GetBytes("# !/usr/bin/env ruby\n#\n# RubyGems 0.8 gem\nMD5SUM = \"abc\"\n" + new string('x', 600));
         var e = Refused<GemFormatException>(old);
         Assert.Contains("pre-0.9", e.Message);

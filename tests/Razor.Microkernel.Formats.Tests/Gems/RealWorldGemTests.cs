@@ -199,6 +199,42 @@ public sealed class RealWorldGemTests : IDisposable
     }
 
     [Fact]
+    public void OldFormat_Pre09Gem_InstallsAsDebianGemInstall()
+    {
+        var old = Save("oldie-0.1.0.gem", OldFormat("oldie", "0.1.0",
+        [
+            ("lib/oldie.rb", "module Oldie; end\n", 420),
+            ("bin/oldie", "#!/usr/bin/env ruby\nputs 'old'\n", 493),
+            ("lib/oldie/data.txt", string.Concat(Enumerable.Range(0, 300).Select(i => $"line {i}\n")), 384),
+        ], "bindir: bin\nexecutables:\n  - oldie\n"));
+        var package = GemPackage.Read(File.OpenRead(old), old);
+        Assert.Equal("oldie-0.1.0", package.Specification.FullName);
+        Assert.Equal(["lib/oldie.rb", "bin/oldie", "lib/oldie/data.txt"], package.DataEntries.Select(e => e.Path));
+        var (ours, debian, ourBin, debianBin) = InstallBoth(old, "oldie-0.1.0");
+        Assert.Equal(debian, ours);
+        Assert.Equal(("oldie", "oldie"), (ourBin, debianBin));
+    }
+
+    [Theory]
+    [InlineData("escape", "leave the gem's folder")]
+    [InlineData("size", "not its listed size")]
+    [InlineData("no-end", "__END__")]
+    [InlineData("corrupt", "corrupt")]
+    public void OldFormat_Hostile_IsRefused(string kind, string reason)
+    {
+        var gem = Encoding.UTF8.GetString(OldFormat("bad", "1.0", [("lib/bad.rb", "bad\n", 420)]));
+        gem = kind switch
+        {
+            "escape" => gem.Replace("path: lib/bad.rb", "path: lib/../../bad.rb", StringComparison.Ordinal),
+            "size" => gem.Replace("size: 4", "size: 5", StringComparison.Ordinal),
+            "no-end" => gem.Replace("__END__", "__NOT_END__", StringComparison.Ordinal),
+            _ => gem[..gem.LastIndexOf("---\n", gem.Length - 5, StringComparison.Ordinal)] + "---\nAAAA\n---\n",
+        };
+        var e = Assert.ThrowsAny<GemException>(() => GemPackage.Read(new MemoryStream(Encoding.UTF8.GetBytes(gem)), "bad.gem"));
+        Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
     public void Symlinks_InsideTheGem_InstallAsDebianInstallsThem()
     {
         var gem = Build(_tmp.Path, "links", "1.0.0",

@@ -31,6 +31,7 @@ public class RubyYamlTests
         { "a key given twice", "name: first\nname: second\n" },
         { "binary", "summary: !binary |-\n  RmFjdGVyLCBhIHN5c3RlbSBpbnZlbnRvcnkgdG9vbCDDqQ==\n" },
         { "only the first document", "--- a\n--- [b\n" },
+        { "what follows the first document is never read", "[a, b]\ninvalid item\n" },
         { "complex key", "? - a\n  - b\n: c\n" },
     };
 
