@@ -30,6 +30,17 @@ corpus=$(cd "$1" && pwd)
 shift
 passes=${*:-gems18 gems3 tcz}
 jobs=${CORPUS_JOBS:-$(nproc 2>/dev/null || echo 2)}
+for pass in $passes; do
+  case $pass in
+    gems18|gems3) folder=gems ;;
+    tcz) folder=tcz ;;
+    *) echo "unknown pass '$pass' (gems18, gems3, tcz)" >&2; exit 2 ;;
+  esac
+  if [ ! -d "$corpus/$folder" ]; then
+    echo "$corpus has no $folder/ folder (pass $pass)" >&2
+    exit 2
+  fi
+done
 for tool in dotnet ruby gem unsquashfs tar; do
   command -v "$tool" >/dev/null || { echo "corpus.sh needs $tool (build/test.sh installs it)" >&2; exit 2; }
 done

@@ -156,7 +156,7 @@ allowed = allow_list
 counts = Hash.new(0)
 codes = Hash.new(0)
 failed = false
-names = Dir.children(File.join(WORK, PASS)).sort
+names = Dir.exist?(File.join(WORK, PASS)) ? Dir.children(File.join(WORK, PASS)).sort : []
 names.each do |name|
   dir = File.join(WORK, PASS, name)
   ours_ok = rc(dir, "ours").zero? && Dir.exist?(File.join(dir, "ours"))
