@@ -48,7 +48,7 @@ internal static class GemOldFormat
 
         var header = Encoding.UTF8.GetString(lines.UntilDashes(options.MaxMetadataBytes, gemName, "file list (pre-0.9 format)"));
         var files = FileList(gemName, header, options);
-        var tree = new GemDataTree(gemName);
+        var tree = new GemDataTree(gemName, GemPackage.MaxTreeNodes(options));
         long total = 0;
         foreach (var (path, mode, size) in files)
         {
@@ -65,7 +65,7 @@ internal static class GemOldFormat
             }
 
             var normalized = GemDataTree.Lexical(path);
-            if (path.Length == 0 || path[0] == '/' || path.Contains('\0', StringComparison.Ordinal) || path.Contains('\\', StringComparison.Ordinal)
+            if (path.Length == 0 || path.Length > GemPackage.MaxPathLength || path[0] == '/' || path.Contains('\0', StringComparison.Ordinal) || path.Contains('\\', StringComparison.Ordinal)
                 || string.IsNullOrEmpty(normalized))
             {
                 throw new GemUnsafeEntryException(gemName, path, "the path would leave the gem's folder");

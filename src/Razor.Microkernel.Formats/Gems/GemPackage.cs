@@ -23,10 +23,10 @@ public sealed record GemReadOptions
 
     /// <summary>Most YAML values the metadata may hold, an aliased value counted once for every place that uses it
     /// (a billion-laughs alias bomb is refused here). Real metadata holds a few thousand.</summary>
-    public long MaxMetadataNodes { get; init; } = 1L << 20;
+    public long MaxMetadataNodes { get; init; } = 1L << 18;
 
     /// <summary>Most characters of YAML text the metadata may hold, aliased text counted once per use.</summary>
-    public long MaxMetadataChars { get; init; } = 16L << 20;
+    public long MaxMetadataChars { get; init; } = 4L << 20;
 
     /// <summary>Largest single data entry.</summary>
     public long MaxEntryBytes { get; init; } = 512L << 20;
@@ -270,7 +270,7 @@ public sealed class GemPackage
 
     private static GemDataTree ReadData(string gemName, byte[] dataGz, GemReadOptions options, CancellationToken cancellationToken)
     {
-        var tree = new GemDataTree(gemName);
+        var tree = new GemDataTree(gemName, MaxTreeNodes(options));
         var count = 0;
         long total = 0;
         try
@@ -326,6 +326,11 @@ public sealed class GemPackage
                         break;
                     case TarEntryType.SymbolicLink:
                         var target = entry.LinkName;
+                        if (target.Length > MaxPathLength)
+                        {
+                            throw new GemUnsafeEntryException(gemName, raw, $"its symlink target is longer than {MaxPathLength} characters, the target's PATH_MAX");
+                        }
+
                         if (target.Length == 0 || target.StartsWith('/') || target.Contains('\0', StringComparison.Ordinal))
                         {
                             throw new GemUnsafeEntryException(gemName, raw, $"symlink to '{target}' points outside the gem's folder");
@@ -364,6 +369,12 @@ public sealed class GemPackage
         tree.Validate();
         return tree;
     }
+
+    /// <summary>Paths and folders a gem's data may hold: each entry and, for folders its names imply, as many again.</summary>
+    internal static int MaxTreeNodes(GemReadOptions options) => (int)Math.Min(int.MaxValue, 2L * options.MaxEntries + 1);
+
+    /// <summary>The target's PATH_MAX: a longer name or link target cannot be created there (RubyGems fails on it).</summary>
+    internal const int MaxPathLength = 4096;
 
     /// <summary>Reads an entry's <paramref name="length"/> bytes. Memory follows the bytes actually there, not the size
     /// the header claims: a large entry is read a megabyte at a time, so a truncated or lying header costs nothing.</summary>
@@ -406,6 +417,11 @@ public sealed class GemPackage
     /// itself. Absolute names, names that climb out, backslashes and NUL are refused.</summary>
     private static string? InGemPath(string gemName, string name)
     {
+        if (name.Length > MaxPathLength)
+        {
+            throw new GemUnsafeEntryException(gemName, name[..64] + "…", $"the name is longer than {MaxPathLength} characters, the target's PATH_MAX");
+        }
+
         if (name.StartsWith('/') || (name.Length >= 2 && name[1] == ':'))
         {
             throw new GemUnsafeEntryException(gemName, name, "absolute paths are refused");

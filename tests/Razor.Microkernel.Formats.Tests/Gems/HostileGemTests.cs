@@ -183,6 +183,28 @@ public class HostileGemTests
         }));
 
     [Fact]
+    public void NamesAndLinkTargets_LongerThanPathMax_AreRefused()
+    {
+        var deep = string.Join('/', Enumerable.Repeat("d", 2100)) + "/x.rb";
+        Assert.Contains("PATH_MAX", Refused<GemUnsafeEntryException>(WithData(w => AddFile(w, deep, "x"))).Message);
+        Assert.Contains("PATH_MAX", Refused<GemUnsafeEntryException>(WithData(w => AddLink(w, TarEntryType.SymbolicLink, "lib/l", deep))).Message);
+    }
+
+    [Fact]
+    public void FoldersImpliedByNames_AreBoundedLikeEntries()
+    {
+        // Ten entries, each ten folders deep on its own: 110 paths for a limit of 10 entries (21 paths and folders).
+        var e = Refused<GemLimitException>(WithData(w =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                AddFile(w, $"t{i}/" + string.Join('/', Enumerable.Repeat("d", 10)) + "/x.rb", "x");
+            }
+        }), new GemReadOptions { MaxEntries = 10 });
+        Assert.Equal("paths and folders", e.Limit);
+    }
+
+    [Fact]
     public void DeviceEntry_IsRefused()
         => Refused<GemUnsafeEntryException>(WithData(w =>
             w.WriteEntry(new GnuTarEntry(TarEntryType.CharacterDevice, "lib/console") { DeviceMajor = 5, DeviceMinor = 1 })));

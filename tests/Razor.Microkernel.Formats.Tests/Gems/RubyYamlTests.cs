@@ -160,4 +160,30 @@ public class RubyYamlTests
         static int Leaves(object? v) => v is IReadOnlyList<object?> l ? l.Sum(Leaves) : 1;
         Assert.Equal(100_000, Leaves(spec.Get("files")));
     }
+
+    [Fact]
+    public void AliasUse_JustBelowTheBounds_InstallsWithinBoundedAllocation()
+    {
+        // 3 KB of gem that uses its aliases up to the bounds (about 4 Mi characters and a quarter million values):
+        // what the installer then writes (the gemspec lists every author) stays small.
+        var text = new string('x', 1500);
+        var yaml = "--- !ruby/object:Gem::Specification\nname: near\nversion: !ruby/object:Gem::Version\n  version: '1.0'\ndescription: &t0 \"" + text + "\"\n"
+            + "t1: &t1 [" + string.Join(", ", Enumerable.Repeat("*t0", 100)) + "]\n"
+            + "authors: [" + string.Join(", ", Enumerable.Repeat("*t1", 25)) + "]\n"
+            + "t2: &t2 [" + string.Join(", ", Enumerable.Repeat("y", 1000)) + "]\n"
+            + "files: [" + string.Join(", ", Enumerable.Repeat("*t2", 250)) + "]\n";
+        var gem = GemBuilder.Handmade(yaml, w => GemBuilder.AddFile(w, "lib/near.rb", "x"));
+        Assert.True(gem.Length < 4096, $"{gem.Length} bytes");
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        using (var layer = new LayerWriter(Stream.Null))
+        {
+            GemInstaller.Install([new GemSource("near-1.0.gem", () => new MemoryStream(gem))], layer);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 256L << 20, $"installing it allocated {allocated:N0} bytes");
+
+        // One more use of the text passes the bound.
+        Assert.Throws<GemLimitException>(() => GemMetadataReader.Parse(yaml + "summary: [*t1, *t1]\n", "over.gem"));
+    }
 }
