@@ -221,6 +221,30 @@ public sealed class HardeningTests
         }
     }
 
+    /// <summary>Item 5: a mirror folder's file that is a link to /dev/zero or a FIFO (a .dep, a .tcz) is refused (RMK1002)
+    /// instead of being read without end or blocking the build.</summary>
+    [Fact]
+    public void MirrorFolderFiles_ThatAreNotRegular_AreRefused()
+    {
+        var p = SdkHarness.CreateProject("mirrorspecial");
+        var builder = new Razor.Microkernel.TestSupport.Mirror.TinyCoreMirrorBuilder(p["mirror"]);
+        builder.AddLibrary("a", null, "a library\n"u8.ToArray());
+        builder.AddLibrary("b", null, "b library\n"u8.ToArray());
+        File.Delete(Path.Combine(builder.TczFolder, "a.tcz.dep"));
+        Tool.Run("ln", ["-s", "/dev/zero", Path.Combine(builder.TczFolder, "a.tcz.dep")]).EnsureSuccess("ln -s");
+        File.Delete(Path.Combine(builder.TczFolder, "b.tcz"));
+        Tool.Run("mkfifo", [Path.Combine(builder.TczFolder, "b.tcz")]).EnsureSuccess("mkfifo");
+        foreach (var name in new[] { "a", "b" })
+        {
+            p.WithProject($"<ItemGroup><TczExtension Include=\"{name}\" /></ItemGroup>");
+            var clock = Stopwatch.StartNew();
+            var r = p.Run("build", [$"-p:TczMirror={p["mirror"]}", "-p:MicrokernelCacheDirectory=cache"], timeout: TimeSpan.FromMinutes(2)).AssertFailureWith("RMK1002");
+            Assert.Contains("not a regular file", r.Output);
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1.5), $"{name}: {clock.Elapsed}");
+            Assert.False(File.Exists(p.Overlay));
+        }
+    }
+
     /// <summary>Item 5: a 4 GiB sparse file of zeros (an empty tar and 4 GiB of padding) and a tar that claims a 4 GiB
     /// entry are refused at once (RMK3007, RMK3005); the bounds are properties.</summary>
     [Fact]
