@@ -168,6 +168,10 @@ public sealed class InstallGems : LayerTask
         {
             LogGemError(e.Gem, "GemChecksum", e.Gem, e.Algorithm, e.Entry, e.Expected, e.Actual);
         }
+        catch (GemChecksumsUnusableException e)
+        {
+            LogGemError(e.Gem, "GemChecksumsUnusable", e.Gem, e.Reason);
+        }
         catch (GemUnsafeEntryException e)
         {
             LogGemError(e.Gem, "GemUnsafeEntry", e.Gem, e.Entry ?? "", e.Reason);

@@ -273,11 +273,16 @@ public static partial class GemInstaller
         var dirAttrs = new EntryAttributes(DirMode, options.Owner, options.ModificationTime);
         var mtime = options.ModificationTime;
 
-        // Executables get +x (Gem::Installer#generate_bin).
+        // Executables get +x (Gem::Installer#generate_bin): the file each names, its folders resolved through links;
+        // an executable that is itself a symlink changes nothing (FileUtils.chmod leaves a symlink alone on Linux).
         var exePaths = new HashSet<string>(StringComparer.Ordinal);
         foreach (var exe in spec.Executables)
         {
-            exePaths.Add(ExecutablePath(spec, exe));
+            var exePath = ExecutablePath(spec, exe);
+            if (!package.IsSymlink(exePath) && package.FindFile(exePath) is { } file)
+            {
+                exePaths.Add(file.Path);
+            }
         }
 
         // Prebuilt extensions land in the first require path.
@@ -352,10 +357,11 @@ public static partial class GemInstaller
 
         // Wrappers.
         var wrappers = new List<string>();
-        var files = package.DataEntries.Where(e => e.Type == GemDataEntryType.File).ToDictionary(e => e.Path, StringComparer.Ordinal);
         foreach (var exe in spec.Executables.Distinct(StringComparer.Ordinal))
         {
-            if (!ownsWrapper(exe) || !files.TryGetValue(ExecutablePath(spec, exe), out var exeEntry))
+            // A symlinked executable (exe/hello -> ../lib/ext/hello) is wrapped like any other: RubyGems reads it
+            // through the link.
+            if (!ownsWrapper(exe) || package.FindFile(ExecutablePath(spec, exe)) is not { } exeEntry)
             {
                 continue; // RubyGems warns "Where did … go??" and writes no wrapper
             }
