@@ -42,7 +42,7 @@ public abstract partial class RmkTask : Task, ICancelableTask
     protected abstract void ExecuteCore();
 
     /// <summary>Formats a byte count for people: 1.2 MB.</summary>
-    protected static string Bytes(long n) => n switch
+    protected internal static string Bytes(long n) => n switch
     {
         < 1024 => $"{n} B",
         < 1024 * 1024 => string.Format(CultureInfo.InvariantCulture, "{0:0.0} KB", n / 1024.0),
