@@ -19,7 +19,7 @@ const string Usage = """
                     (wget, md5sum, unsquashfs, gem, tar czf), minus an empty project's cold build; and its peak memory
                       --reps N (5)  --scale X (1.0, input sizes)  --memory-runs N (2)  --profile  --seed N  --repo DIR  --work DIR  --keep
       sample-inputs the cold-build's inputs as a local mirror folder: WORK/www (4.x/x86/tcz/…, downloads/, and a stand-in
-                    Core ISO in 4.x/x86/release/Core-4.5.2.iso), for offline builds of samples/RazorMicrokernel (bench/Build/noop.sh)
+                    Core ISO in 4.x/x86/archive/4.5.2/Core-4.5.2.iso), for offline builds of samples/RazorMicrokernel (bench/Build/noop.sh)
                       --work DIR (kept)  --scale X (1.0)  --core-mb N (12, Core's root before gzip)  --seed N
     """;
 
@@ -88,7 +88,8 @@ try
                 var www = Path.Combine(work, "www");
                 var sampleInputs = SampleInputs.Generate(www, Path.Combine(work, "src"), seed,
                     options.TryGetValue("scale", out var inputScale) ? double.Parse(inputScale, CultureInfo.InvariantCulture) : 1.0);
-                var release = Path.Combine(www, "4.x", "x86", "release");
+                // Where the sample looks for it: Tiny Core keeps superseded point releases under archive/.
+                var release = Path.Combine(www, "4.x", "x86", "archive", "4.5.2");
                 Directory.CreateDirectory(release);
                 var coreIso = IsoBenchmark.MakeCoreIso(Path.Combine(work, "core"), Number("core-mb", 12) * 1_000_000, seed + 1, Measure.Which("xorriso") ?? throw new InvalidOperationException("xorriso is not on PATH"), out _, out _);
                 File.Move(coreIso, Path.Combine(release, "Core-4.5.2.iso"));

@@ -209,7 +209,10 @@ public static partial class GemMetadataReader
         switch (node)
         {
             case RubyYamlScalar s when IsBinary(s):
-                return DecodeBinary(s.Value);
+                // Psych loads !binary as an ASCII-8BIT string, which RubyGems 3 dumps byte by byte even when the
+                // bytes are UTF-8; only pure ASCII reads the same either way.
+                var value = DecodeBinary(s.Value);
+                return value is string text && !Ascii.IsValid(text) ? new RubyBytes(Encoding.UTF8.GetBytes(text)) : value;
             case RubyYamlScalar { IsPlain: true } s:
                 return ResolvePlain(s.Value);
             case RubyYamlScalar s when s.Tag is "!ruby/sym" or "!ruby/symbol":
