@@ -11,6 +11,7 @@
 #
 # Usage: bench/Build/noop.sh [runs (10)] [repo (this one)]
 #   repo: the SDK's source to measure (another worktree, e.g. main's, to compare before and after a change).
+#   COLD=N also times N cold builds of the seed sample and of the empty project (see below).
 #   NOTARGETS=1 also runs the issue-7 comparison with an empty Microsoft.Build.NoTargets project (hyperfine, NuGet).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -63,6 +64,20 @@ awk 'function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1;
     printf "wall, mean: seed %.3f s, empty %.3f s, HelloOverlay %.3f s; seed/empty: ratio of means %.3f, median of paired ratios %.3f\n", s/n, e/n, h/n, s/e, median(r, n)
     printf "wall, median: seed %.3f s, empty %.3f s\n", median(ws, n), median(we, n)
     printf "CPU, mean: seed %.3f s, empty %.3f s, HelloOverlay %.3f s; seed/empty: ratio of means %.3f, median of paired ratios %.3f\n", cs/n, ce/n, ch/n, cs/ce, median(cr, n) }' "$work/times"
+
+# COLD=N: also N cold builds of the seed sample (no obj/, bin/, download cache or lock file; the same local mirror
+# folder), alternating with cold builds of the empty project, to compare a cold build before and after a change.
+if [ "${COLD:-0}" -gt 0 ]; then
+  : > "$work/cold"
+  for i in $(seq 1 "$COLD"); do
+    rm -rf "$work/seed/obj" "$work/seed/bin" "$work/cache" "$work/seed/microkernel.lock.json" "$work/empty/obj" "$work/empty/bin"
+    read -r rs us ss < <({ time build seed; } 2>&1)
+    read -r re ue se < <({ time build empty; } 2>&1)
+    printf 'cold %d %s %s %s %s\n' "$i" "$rs" "$re" "$(awk -v u="$us" -v s="$ss" 'BEGIN { print u + s }')" "$(awk -v u="$ue" -v s="$se" 'BEGIN { print u + s }')" | tee -a "$work/cold"
+  done
+  awk '{ s += $3; e += $4; cs += $5; ce += $6 } END { n = NR
+    printf "cold, mean: seed %.3f s (CPU %.3f s), empty %.3f s (CPU %.3f s); seed - empty %.3f s\n", s/n, cs/n, e/n, ce/n, (s-e)/n }' "$work/cold"
+fi
 
 if [ "${NOTARGETS:-}" = 1 ]; then
   mkdir -p "$work/notargets"
