@@ -14,7 +14,7 @@ cat > "$work/NuGet.config" <<XML
 XML
 mkdir -p "$work/ours" "$work/notargets" "$work/empty"
 cp -r "$repo/samples/HelloOverlay/." "$work/ours/"
-sed -i "s|Razor.Microkernel.Sdk/1.0.0|Razor.Microkernel.Sdk/$version|" "$work/ours/HelloOverlay.proj"
+sed -i "s|Sdk=\"Razor.Microkernel.Sdk\"|Sdk=\"Razor.Microkernel.Sdk/$version\"|" "$work/ours/HelloOverlay.csproj"
 echo "<Project Sdk=\"Razor.Microkernel.Sdk/$version\" />" > "$work/empty/Empty.proj"
 cat > "$work/notargets/NoTargets.proj" <<XML
 <Project Sdk="Microsoft.Build.NoTargets/3.7.0"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>

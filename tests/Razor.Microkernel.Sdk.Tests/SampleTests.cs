@@ -17,11 +17,11 @@ public class SampleTests
                 continue;
             }
 
-            var target = p[relative.EndsWith(".proj", StringComparison.Ordinal) ? "Microkernel.proj" : relative];
+            var target = p[relative.EndsWith(".csproj", StringComparison.Ordinal) ? "Microkernel.proj" : relative];
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            if (relative.EndsWith(".proj", StringComparison.Ordinal))
+            if (relative.EndsWith(".csproj", StringComparison.Ordinal))
             {
-                File.WriteAllText(target, File.ReadAllText(file).Replace("Razor.Microkernel.Sdk/1.0.0", $"Razor.Microkernel.Sdk/{p.Sdk.Version}", StringComparison.Ordinal));
+                File.WriteAllText(target, File.ReadAllText(file).Replace("Sdk=\"Razor.Microkernel.Sdk\"", $"Sdk=\"Razor.Microkernel.Sdk/{p.Sdk.Version}\"", StringComparison.Ordinal));
             }
             else
             {
