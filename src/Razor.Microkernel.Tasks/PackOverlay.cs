@@ -55,9 +55,7 @@ public sealed class PackOverlay : RmkTask
 
     protected override void ExecuteCore()
     {
-        var level = 6;
-        if (!string.IsNullOrWhiteSpace(CompressionLevel)
-            && (!int.TryParse(CompressionLevel.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out level) || level > 9))
+        if (!PropertyChecks.TryCompressionLevel(CompressionLevel, out var level))
         {
             LogPropertyError("OverlayCompressionLevel", "InvalidCompressionLevel", CompressionLevel);
             return;

@@ -86,6 +86,25 @@ public abstract partial class RmkTask : Task, ICancelableTask
         return false;
     }
 
+    /// <summary>A limit property (SquashfsMaxBytes, OverlayArchiveMaxEntries, …): empty keeps the reader's default; otherwise a
+    /// whole number greater than 0, else RMK4004 at the property.</summary>
+    protected internal bool TryLimit(string? text, string property, Action<long> set)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+
+        if (long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0)
+        {
+            set(v);
+            return true;
+        }
+
+        LogPropertyError(property, "InvalidLimit", property, text);
+        return false;
+    }
+
     /// <summary>The layers to merge, in item order, named by their LayerName metadata.</summary>
     protected static List<Formats.Layers.LayerSource> LayerSources(ITaskItem[] layers) => layers.Select(l => new Formats.Layers.LayerSource(
         string.IsNullOrEmpty(l.GetMetadata("LayerName")) ? Path.GetFileNameWithoutExtension(l.ItemSpec) : l.GetMetadata("LayerName"),

@@ -259,6 +259,9 @@ public sealed class TestProject(string directory, SdkHarness.PackedSdk sdk)
     /// <summary>This test's own NUGET_PACKAGES (beside its folder, so clean checks of the folder do not see it).</summary>
     public string PackagesFolder => Path.Combine(Sdk.PackagesFolder, Path.GetFileName(Directory));
 
+    /// <summary>XDG_CONFIG_HOME of this test's builds (beside its folder): the generated Development PSK goes below it.</summary>
+    public string ConfigFolder => Path.Combine(Sdk.RunFolder, "config", Path.GetFileName(Directory));
+
     public string OutDir => Path.Combine(Directory, "bin", "Debug");
 
     public string Overlay => Path.Combine(OutDir, "mc-linux-fs-snap.tar.gz");
@@ -297,7 +300,14 @@ public sealed class TestProject(string directory, SdkHarness.PackedSdk sdk)
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(binlog)!);
         var args = new List<string> { verb, ProjectFile, "-nr:false", "-tl:off", "-v:d", $"-bl:{binlog}" };
         args.AddRange(extraArgs ?? []);
-        var r = SdkHarness.RunDotnet(Directory, args, environment, timeout ?? TimeSpan.FromMinutes(5), PackagesFolder);
+        // The user's configuration folder (where a generated Development PSK is kept) is the test run's own.
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal) { ["XDG_CONFIG_HOME"] = ConfigFolder };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string?>())
+        {
+            env[k] = v;
+        }
+
+        var r = SdkHarness.RunDotnet(Directory, args, env, timeout ?? TimeSpan.FromMinutes(5), PackagesFolder);
         return new BuildResult(r.ExitCode, r.Output, binlog, Directory);
     }
 

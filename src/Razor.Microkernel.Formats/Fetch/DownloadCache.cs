@@ -186,7 +186,7 @@ public sealed class DownloadCache
         {
             try
             {
-                AtomicFile.Write(IndexPath(entry.Key), s => JsonSerializer.Serialize(s, entry, Json));
+                AtomicFile.Write(IndexPath(entry.Key), s => JsonSerializer.Serialize(s, entry, Json), shared: true);
                 return;
             }
             catch (Exception e) when (attempt < 10 && e is IOException or UnauthorizedAccessException)
