@@ -35,6 +35,19 @@ public sealed class SolutionTests
     }
 
     [Fact]
+    public void Solution_TakesAProjectNamedDotProj_Too()
+    {
+        var p = SdkHarness.CreateProject("slnproj");
+        p.Write("files/motd", "hello\n");
+        p.WithProject("<ItemGroup><OverlayFile Include=\"files/motd\" Destination=\"/etc/motd\" /></ItemGroup>"); // Microkernel.proj
+        Dotnet(p, "new", "sln", "-n", "Images");
+        Dotnet(p, "sln", "Images.slnx", "add", "Microkernel.proj"); // typed by the SDK's DefaultProjectTypeGuid
+        Assert.Contains("Microkernel.proj", File.ReadAllText(p["Images.slnx"]));
+        Dotnet(p, "build", "Images.slnx");
+        Assert.True(File.Exists(p.Overlay));
+    }
+
+    [Fact]
     public void Solution_WithCSharpProjects_BuildsPacksTestsAndCleans_AndAReferenceReceivesTheOverlayAndTheIso()
     {
         var p = SdkHarness.CreateProject("mixed");
