@@ -6,7 +6,8 @@
 # (xorriso), made by `Razor.Microkernel.Bench sample-inputs` (the cold-build benchmark's inputs), with the ISO.
 # After one build of each, N paired runs: in each pair the seed sample's and the empty project's no-op
 # `dotnet build -nr:false -tl:off -v:q`, in alternating order; HelloOverlay's no-op build is timed in the same pair.
-# Prints each run, then the means, the medians and the ratio of means and the median of the per-pair ratios.
+# Prints each run's wall and CPU (user + sys) seconds, then means, medians, the ratio of means and the median of the
+# per-pair ratios; CPU seconds move far less than wall seconds when other work shares the machine.
 #
 # Usage: bench/Build/noop.sh [runs (10)] [repo (this one)]
 #   repo: the SDK's source to measure (another worktree, e.g. main's, to compare before and after a change).
@@ -41,25 +42,28 @@ for d in seed hello empty; do build $d; build $d; done
 test -f "$work/seed/bin/Debug/rz_mk_dev-image.0.9.3.iso" || { echo "the seed sample built no ISO"; exit 1; }
 stamp() { stat -c '%y' "$work/seed/bin/Debug/mc-linux-fs-snap.tar.gz" "$work/seed/bin/Debug/rz_mk_dev-image.0.9.3.iso"; }
 before=$(stamp)
-now() { date +%s.%N; }
 echo "machine: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg), repo: $repo ($(git -C "$repo" rev-parse --short HEAD))"
-echo "run seed empty hello"
+echo "run: wall s (seed empty hello), CPU s = user + sys (seed empty hello)"
 : > "$work/times"
+TIMEFORMAT='%R %U %S'
 for i in $(seq 1 "$runs"); do
   order=(seed empty); [ $((i % 2)) = 0 ] && order=(empty seed)
-  declare -A t=()
-  for d in "${order[@]}" hello; do s=$(now); build $d; t[$d]=$(awk -v a="$s" -v b="$(now)" 'BEGIN { print b - a }'); done
-  printf '%d %.3f %.3f %.3f\n' "$i" "${t[seed]}" "${t[empty]}" "${t[hello]}" | tee -a "$work/times"
+  declare -A wall=() cpu=()
+  for d in "${order[@]}" hello; do
+    read -r r u s < <({ time build $d; } 2>&1)
+    wall[$d]=$r; cpu[$d]=$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')
+  done
+  printf '%d %s %s %s %s %s %s\n' "$i" "${wall[seed]}" "${wall[empty]}" "${wall[hello]}" "${cpu[seed]}" "${cpu[empty]}" "${cpu[hello]}" | tee -a "$work/times"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$(stamp)" = "$before" ] || { echo "the seed sample's overlay or ISO was rewritten: not a no-op"; exit 1; }
-awk '{ s+=$2; e+=$3; h+=$4; seed[NR]=$2; empty[NR]=$3; ratio[NR]=$2/$3 }
-  function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+awk 'function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  { s += $2; e += $3; h += $4; cs += $5; ce += $6; ch += $7; ws[NR] = $2; we[NR] = $3; r[NR] = $2 / $3; cr[NR] = $5 / $6 }
   END { n = NR
-    printf "mean: seed %.3f s, empty %.3f s, HelloOverlay %.3f s\n", s/n, e/n, h/n
-    printf "ratio of means (seed / empty): %.3f\n", s/e
-    printf "median: seed %.3f s, empty %.3f s; median of paired ratios: %.3f\n", median(seed, n), median(empty, n), median(ratio, n) }' "$work/times"
+    printf "wall, mean: seed %.3f s, empty %.3f s, HelloOverlay %.3f s; seed/empty: ratio of means %.3f, median of paired ratios %.3f\n", s/n, e/n, h/n, s/e, median(r, n)
+    printf "wall, median: seed %.3f s, empty %.3f s\n", median(ws, n), median(we, n)
+    printf "CPU, mean: seed %.3f s, empty %.3f s, HelloOverlay %.3f s; seed/empty: ratio of means %.3f, median of paired ratios %.3f\n", cs/n, ce/n, ch/n, cs/ce, median(cr, n) }' "$work/times"
 
 if [ "${NOTARGETS:-}" = 1 ]; then
   mkdir -p "$work/notargets"

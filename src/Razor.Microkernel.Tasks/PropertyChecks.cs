@@ -6,7 +6,7 @@ namespace Razor.Microkernel.Tasks;
 /// How each property is read, in one place: the step that uses a property and the check made before any work
 /// (CheckMicrokernelProperties) accept and refuse exactly the same values.
 /// </summary>
-internal static partial class PropertyChecks
+internal static class PropertyChecks
 {
     /// <summary>OverlayCompressionLevel: empty (6) or 0–9.</summary>
     public static bool TryCompressionLevel(string? text, out int level)
@@ -35,12 +35,51 @@ internal static partial class PropertyChecks
         return string.IsNullOrWhiteSpace(text) || Enum.TryParse(text.Trim(), ignoreCase: true, out mode);
     }
 
-    /// <summary>MicrokernelVersion: a semantic version such as 1.2.0.</summary>
-    public static bool IsMicrokernelVersion(string? text) => text is not null && SemanticVersion().IsMatch(text);
+    /// <summary>MicrokernelVersion: a semantic version such as 1.2.0 or 1.2.0-rc.1 (<c>^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$</c>),
+    /// read without a regular expression (this runs on every build of an ISO).</summary>
+    public static bool IsMicrokernelVersion(string? text)
+    {
+        if (text is null)
+        {
+            return false;
+        }
+
+        var i = 0;
+        for (var part = 0; part < 3; part++)
+        {
+            var start = i;
+            while (i < text.Length && char.IsAsciiDigit(text[i]))
+            {
+                i++;
+            }
+
+            if (i == start || (part < 2 && (i >= text.Length || text[i++] != '.')))
+            {
+                return false;
+            }
+        }
+
+        if (i == text.Length)
+        {
+            return true;
+        }
+
+        if (text[i] is not ('-' or '+') || i + 1 == text.Length)
+        {
+            return false;
+        }
+
+        for (i++; i < text.Length; i++)
+        {
+            if (!char.IsAsciiLetterOrDigit(text[i]) && text[i] is not ('.' or '+' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>MicrokernelKernelArgs: one line, no NUL.</summary>
     public static bool IsKernelArgs(string? text) => text is null || text.IndexOfAny(['\r', '\n', '\0']) < 0;
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")]
-    private static partial System.Text.RegularExpressions.Regex SemanticVersion();
 }

@@ -377,6 +377,17 @@ public sealed class HardeningTests
         Fails("RMK4008", ["-p:MicrokernelVersion=one"]);
         Fails("RMK4007", ["-p:MicrokernelInitrdMode=Both"]);
         Fails("RMK4117", ["-p:MicrokernelFlavor=Production"], env: TestSecrets.Variables(password: "short"));
+        foreach (var version in new[] { "1.2", "1.2.3-", "1.2.3 4", "01..2", "v1.2.3" })
+        {
+            Fails("RMK4008", [$"-p:MicrokernelVersion={version}"]);
+        }
+
+        // Semantic versions with a pre-release or build part are accepted (the check is the step's own).
         File.WriteAllText(p["motd"], "m\n");
+        foreach (var version in new[] { "1.2.0-rc.1", "2.0.0+build.5" })
+        {
+            p.Run("build", [$"-p:TczMirror={mirror}", $"-p:MicrokernelVersion={version}"], Secrets).AssertSuccess();
+            Assert.True(File.Exists(Path.Combine(p.OutDir, $"rz_mk_dev-image.{version}.iso")), version);
+        }
     }
 }

@@ -22,24 +22,31 @@ public sealed partial class UpToDateCheckTests
         "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
     ];
 
-    [GeneratedRegex("""<_RmkProjectInput Include="[^"]*"(?<rest>[^>]*)/>""")]
-    private static partial Regex ProjectInputLine();
+    [GeneratedRegex("""<CheckLocalInputs ProjectFile=[^>]*>""")]
+    private static partial Regex EarlyCheck();
 
-    [GeneratedRegex("""(ItemType|Property)="(?<kind>[A-Za-z]+)"(?:[^>]*Metadata="(?<metadata>[A-Za-z]+)")?""")]
-    private static partial Regex KindOf();
+    [GeneratedRegex("""(?<name>[A-Za-z]+)="[@$]\((?<value>[A-Za-z_]+)\)""")]
+    private static partial Regex Parameter();
 
     [GeneratedRegex("""<_RmkUrlItem Include="@\((?<kind>[A-Za-z]+)\)""")]
     private static partial Regex UrlItemKind();
 
+    /// <summary>The kinds the one list is made of: what the targets hand CheckLocalInputs (which lists the project's
+    /// inputs for the early check and for this check), its PrebuiltExtensions files, and every kind that may be a URL
+    /// (which may as well be a local file).</summary>
     [Fact]
     public void EveryKindOfLocalInputTheTargetsKnow_IsCoveredHere()
     {
         var targets = File.ReadAllText(Path.Combine(SdkHarness.RepoRoot, "src", "Razor.Microkernel.Sdk", "build", "Razor.Microkernel.Sdk.targets"));
-        var known = ProjectInputLine().Matches(targets).Select(m => KindOf().Match(m.Groups["rest"].Value))
-            .Select(k => k.Groups["metadata"].Success ? $"{k.Groups["kind"].Value}.{k.Groups["metadata"].Value}" : k.Groups["kind"].Value)
-            .Concat(UrlItemKind().Matches(targets).Select(m => m.Groups["kind"].Value)) // a kind that may be a URL may be a local file
+        var task = File.ReadAllText(Path.Combine(SdkHarness.RepoRoot, "src", "Razor.Microkernel.Tasks", "CheckLocalInputs.cs"));
+        var call = EarlyCheck().Match(targets);
+        Assert.True(call.Success, "the targets no longer call CheckLocalInputs for the project's inputs");
+        string[] notFiles = ["ProjectFile", "MicrokernelIso", "MicrokernelIsoHybrid", "ListOnly"];
+        var known = Parameter().Matches(call.Value).Select(m => m.Groups["name"].Value).Where(n => !notFiles.Contains(n))
+            .Concat(task.Contains("\"PrebuiltExtensions\"", StringComparison.Ordinal) ? ["Gem.PrebuiltExtensions"] : [])
+            .Concat(UrlItemKind().Matches(targets).Select(m => m.Groups["kind"].Value))
             .ToHashSet(StringComparer.Ordinal);
-        Assert.NotEmpty(known);
+        Assert.True(known.Count >= 10, string.Join(", ", known));
         Assert.Empty(known.Except(CoveredKinds));
     }
 
