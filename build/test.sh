@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. First provides what the tests need: on Debian/Ubuntu it installs missing
+# Runs the whole test suite. First provides what the tests (and build/corpus.sh, which .ci/run runs after them) need: on Debian/Ubuntu it installs missing
 # tools with apt-get; elsewhere it names what is missing and stops. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ declare -A tools=(
   [xorriso]=xorriso [isoinfo]=genisoimage [cpio]=cpio [isohybrid]=syslinux-utils [/usr/lib/ISOLINUX/isolinux.bin]=isolinux
   [qemu-system-x86_64]=qemu-system-x86 [/boot/vmlinuz-*]=linux-image-amd64
   [python3]=python3
+  [fakeroot]=fakeroot
 )
 # A tool is a command on PATH, or a file (a path, possibly a glob).
 have() {
