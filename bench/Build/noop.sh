@@ -30,7 +30,8 @@ cp "$repo/global.json" "$work/global.json"
 mkdir -p "$work/seed" "$work/hello" "$work/empty"
 cp -r "$repo/samples/RazorMicrokernel/." "$work/seed/"
 cp -r "$repo/samples/HelloOverlay/." "$work/hello/"
-sed -i "s|Razor.Microkernel.Sdk/1.0.0|Razor.Microkernel.Sdk/$version|" "$work/seed/RazorMicrokernel.proj" "$work/hello/HelloOverlay.proj"
+# The samples name the SDK with a version (Sdk="Razor.Microkernel.Sdk/1.0.0", older trees) or without (global.json pins it).
+sed -i -e "s|Razor.Microkernel.Sdk/1.0.0|Razor.Microkernel.Sdk/$version|" -e "s|Sdk=\"Razor.Microkernel.Sdk\"|Sdk=\"Razor.Microkernel.Sdk/$version\"|" "$work"/seed/*proj "$work"/hello/*proj
 echo "<Project Sdk=\"Razor.Microkernel.Sdk/$version\" />" > "$work/empty/Empty.proj"
 seed_args=(-p:TczMirror="$work/inputs/www" -p:RazorDownloadsFolder="$work/inputs/www/downloads" -p:MicrokernelCacheDirectory="$work/cache")
 build() { # name: a no-op dotnet build of that project, quiet; fails loudly

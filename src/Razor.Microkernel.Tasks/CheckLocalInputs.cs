@@ -57,19 +57,36 @@ public sealed class CheckLocalInputs : RmkTask
 
     public bool MicrokernelIsoHybrid { get; set; }
 
+    /// <summary>Only list the project's inputs (<see cref="ProjectInputs"/>), checking nothing: what Visual Studio's fast
+    /// up-to-date check is given, from a design-time build.</summary>
+    public bool ListOnly { get; set; }
+
+    /// <summary>The project's local inputs, the one list of them (OverlayFile … CoreIso items that are not URLs, the files
+    /// below a Gem's PrebuiltExtensions folder, McollectiveSecretsFile, MicrokernelIsoHybridMbr), with ItemType or
+    /// Property metadata (and Metadata=PrebuiltExtensions for those files).</summary>
+    [Output]
+    public ITaskItem[] ProjectInputs { get; private set; } = [];
+
     /// <summary>Every step's .sources file to keep: each is written with the fingerprints of the inputs whose
     /// Sources metadata names it (none for a step without local inputs). Empty: check only.</summary>
     public ITaskItem[] SourcesFiles { get; set; } = [];
 
     protected override void ExecuteCore()
     {
+        var projectInputs = ListProjectInputs().ToArray();
+        ProjectInputs = projectInputs;
+        if (ListOnly)
+        {
+            return;
+        }
+
         var fingerprints = new Dictionary<string, StringBuilder>(StringComparer.Ordinal);
         foreach (var file in SourcesFiles)
         {
             fingerprints.TryAdd(file.GetMetadata("FullPath"), new StringBuilder());
         }
 
-        foreach (var input in Inputs.Concat(ProjectInputs()))
+        foreach (var input in Inputs.Concat(projectInputs))
         {
             CancellationToken.ThrowIfCancellationRequested();
             var path = input.GetMetadata("FullPath");
@@ -125,7 +142,7 @@ public sealed class CheckLocalInputs : RmkTask
     }
 
     /// <summary>The project's local items and files, with the item type (or property) and the file that defined each.</summary>
-    private IEnumerable<ITaskItem> ProjectInputs()
+    private IEnumerable<ITaskItem> ListProjectInputs()
     {
         var iso = !string.Equals(MicrokernelIso?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
         (string Type, ITaskItem[] Items)[] lists =
@@ -147,6 +164,25 @@ public sealed class CheckLocalInputs : RmkTask
                 var input = new Microsoft.Build.Utilities.TaskItem(item);
                 input.SetMetadata("ItemType", type);
                 input.SetMetadata("RmkDefiningProject", item.GetMetadata("RmkDefiningProject") is { Length: > 0 } d ? d : item.GetMetadata("DefiningProjectFullPath"));
+                yield return input;
+            }
+        }
+
+        // The files below each Gem's PrebuiltExtensions folder (relative to the project), which InstallGems copies in.
+        var projectDirectory = string.IsNullOrEmpty(ProjectFile) ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!;
+        foreach (var folder in Gem.Select(g => g.GetMetadata("PrebuiltExtensions").Trim()).Where(f => f.Length > 0).Distinct(StringComparer.Ordinal))
+        {
+            var full = Path.GetFullPath(Path.Combine(projectDirectory, folder));
+            if (!Directory.Exists(full))
+            {
+                continue; // InstallGems refuses it, naming it
+            }
+
+            foreach (var file in Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                var input = new Microsoft.Build.Utilities.TaskItem(file);
+                input.SetMetadata("ItemType", nameof(Gem));
+                input.SetMetadata("Metadata", "PrebuiltExtensions");
                 yield return input;
             }
         }

@@ -42,6 +42,8 @@ public static partial class SdkHarness
         var run = Path.Combine(Path.GetTempPath(), $"rmk-e2e-{stamp}-{Environment.ProcessId}");
         var feed = Path.Combine(run, "feed");
         Directory.CreateDirectory(feed);
+        // Test projects run in parallel processes, and each packs the SDK: one pack at a time builds src/.
+        using var packLock = AcquirePackLock();
         var result = RunDotnet(RepoRoot, ["pack", Path.Combine(RepoRoot, "src", "Razor.Microkernel.Sdk", "Razor.Microkernel.Sdk.csproj"),
             "-c", "Release", "-o", feed, $"-p:RmkSdkVersion={version}", "-nr:false", "-tl:off", "-v:m"], null, TimeSpan.FromMinutes(10));
         if (result.ExitCode != 0)
@@ -50,6 +52,25 @@ public static partial class SdkHarness
         }
 
         return new PackedSdk(version, feed, Path.Combine(run, "packages"), Path.Combine(feed, $"Razor.Microkernel.Sdk.{version}.nupkg"), run);
+    }
+
+    /// <summary>An exclusive lock on a file in the temp folder, held while one test process packs the SDK (the operating
+    /// system releases it when the process dies).</summary>
+    private static FileStream AcquirePackLock()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "rmk-e2e-pack.lock");
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(500);
+            }
+        }
     }
 
     /// <summary>Deletes the run folders (projects, binlogs, packages) of earlier test runs whose process has ended, so
