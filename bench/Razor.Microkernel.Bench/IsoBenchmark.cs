@@ -196,7 +196,7 @@ internal static class IsoBenchmark
 
     /// <summary>A Core release ISO of realistic size: random-ish vmlinuz, core.gz (GNU cpio | gzip -9 of an
     /// ELF-heavy root), isolinux.bin, ldlinux.c32, isolinux.cfg and the boot messages; xorriso with REFERENCE's flags.</summary>
-    private static string MakeCoreIso(string work, long rootBytes, ulong seed, string xorriso, out long coreGzBytes, out long vmlinuzBytes)
+    internal static string MakeCoreIso(string work, long rootBytes, ulong seed, string xorriso, out long coreGzBytes, out long vmlinuzBytes)
     {
         var gen = new ContentGenerator(seed);
         var root = Path.Combine(work, "core-root");

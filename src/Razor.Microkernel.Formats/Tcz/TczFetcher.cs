@@ -108,7 +108,8 @@ public static class TczFetcher
         var roots = request.Extensions.Select(e => new DependencyRoot(ExtensionName.Normalize(e.Name, kernel), e.IncludeDependencies))
             .ToList();
         var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout, request.VerifyCacheOnRead);
-        using var client = request.Offline ? null : new DownloadClient(request.Download);
+        // Made on first use: a warm build (everything in the cache) never loads the HTTP stack.
+        using var client = request.Offline ? null : new LazyDownloadClient(request.Download);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = new Run(request, release, kernel, mirrors, cache, client, progress, failFast);
 
@@ -193,8 +194,23 @@ public static class TczFetcher
         public CacheEntry? PendingDepEntry { get; set; }
     }
 
+    private sealed class LazyDownloadClient(DownloadOptions options) : IDisposable
+    {
+        private readonly Lazy<DownloadClient> _client = new(() => new DownloadClient(options));
+
+        public DownloadClient Value => _client.Value;
+
+        public void Dispose()
+        {
+            if (_client.IsValueCreated)
+            {
+                _client.Value.Dispose();
+            }
+        }
+    }
+
     private sealed class Run(TczFetchRequest request, TinyCoreRelease release, string? kernel, List<string> mirrors, DownloadCache cache,
-        DownloadClient? client, IProgress<FetchEvent>? progress, CancellationTokenSource failFast)
+        LazyDownloadClient? client, IProgress<FetchEvent>? progress, CancellationTokenSource failFast)
     {
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<string>?>> depsKnown = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, byte> expanded = new(StringComparer.Ordinal);
@@ -401,7 +417,7 @@ public static class TczFetcher
             await metadataGate.WaitAsync(Token).ConfigureAwait(false);
             try
             {
-                return await client!.TryGetBytesAsync(url, Token).ConfigureAwait(false);
+                return await client!.Value.TryGetBytesAsync(url, Token).ConfigureAwait(false);
             }
             finally
             {
@@ -432,7 +448,7 @@ public static class TczFetcher
                             await downloadGate.WaitAsync(Token).ConfigureAwait(false);
                             try
                             {
-                                await client!.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, Token).ConfigureAwait(false);
+                                await client!.Value.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, Token).ConfigureAwait(false);
                             }
                             finally
                             {
