@@ -64,7 +64,8 @@ public static class ReleaseFetcher
         }
 
         var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout);
-        using var client = request.Offline ? null : new DownloadClient(request.Download);
+        // Made on first use: a build whose release files are cached never loads the HTTP stack.
+        using var client = request.Offline ? null : new LazyDownloadClient(request.Download);
         var files = new List<FetchedReleaseFile>();
         foreach (var name in new[] { request.Release.KernelFile, request.Release.InitrdFile })
         {
@@ -78,7 +79,7 @@ public static class ReleaseFetcher
     public static string Key(TinyCoreRelease release, string name) => $"release/{release.Version}/{release.Arch}/{name}";
 
     private static async Task<FetchedReleaseFile> FetchOneAsync(ReleaseFetchRequest request, string name, List<string> mirrors, DownloadCache cache,
-        DownloadClient? client, IProgress<FetchEvent>? progress, CancellationToken cancellationToken)
+        LazyDownloadClient? client, IProgress<FetchEvent>? progress, CancellationToken cancellationToken)
     {
         var release = request.Release;
         var key = Key(release, name);
@@ -107,7 +108,7 @@ public static class ReleaseFetcher
                 var url = FetchLocation.Combine(mirror, release.DistributionFilesFolder + name);
                 try
                 {
-                    var md5Bytes = await client.TryGetBytesAsync(url + ".md5.txt", cancellationToken).ConfigureAwait(false);
+                    var md5Bytes = await client.Value.TryGetBytesAsync(url + ".md5.txt", cancellationToken).ConfigureAwait(false);
                     if (md5Bytes is null)
                     {
                         tried.Add(url + ".md5.txt");
@@ -117,7 +118,7 @@ public static class ReleaseFetcher
                     var md5 = Md5Sum.Parse(System.Text.Encoding.UTF8.GetString(md5Bytes), name, url + ".md5.txt");
                     for (var round = 1; ; round++)
                     {
-                        await client.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, cancellationToken).ConfigureAwait(false);
+                        await client.Value.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, cancellationToken).ConfigureAwait(false);
                         try
                         {
                             var entry = await cache.AddBlobAsync(key, cache.PartialPath(key), $"release file '{name}' ({url})", pinned?.Sha256, md5, url,

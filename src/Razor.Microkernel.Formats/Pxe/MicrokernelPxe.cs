@@ -30,8 +30,9 @@ public sealed record MicrokernelPxeResult(IReadOnlyList<PxeFile> Files, InitrdSu
 /// as the ISO's), an iPXE script <c>boot.ipxe</c> and a PXELINUX configuration <c>pxelinux.cfg/default</c> that load
 /// them by names relative to the folder, and <c>SHA256SUMS</c> (<c>sha256sum -c</c> format) of all of them.
 /// Deterministic. Every file is written to a temporary sibling first and the set is renamed into place only when
-/// all are complete, so a failure leaves the previous files as they were. The initrd holds the overlay (and with it
-/// the MCollective secrets), so it is created owner-only (0600) on Unix; the other files 0644.
+/// all are complete, so a failure leaves the previous files as they were. Every file is created owner-only (0600 on
+/// Unix, <see cref="AtomicFile.CreateNewOptions"/>), as the ISO and the overlay are: the initrd holds the overlay and
+/// with it the MCollective secrets, and the rest follow the rule for everything the SDK writes into the output folder.
 /// </summary>
 public static class MicrokernelPxe
 {
@@ -39,16 +40,13 @@ public static class MicrokernelPxe
     public const string PxelinuxConfigName = "pxelinux.cfg/default";
     public const string SumsName = "SHA256SUMS";
 
-    private const UnixFileMode Public = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-
     /// <summary>Copies the release's kernel into <paramref name="folder"/> under the release's kernel name (atomically).</summary>
     public static PxeFile WriteKernel(ReleaseBootFiles source, string folder, TinyCoreRelease release, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(release);
         using var files = new PendingFiles(folder);
-        var temp = files.Create(release.KernelFile, Public);
+        var temp = files.Create(release.KernelFile);
         using (var input = source.OpenKernel())
         {
             var buffer = new byte[1 << 16];
@@ -78,7 +76,7 @@ public static class MicrokernelPxe
         var kernel = Describe(folder, release.KernelFile);
         using var files = new PendingFiles(folder);
         InitrdSummary summary;
-        var initrd = files.Create(release.InitrdFile, OwnerOnly);
+        var initrd = files.Create(release.InitrdFile);
         summary = MicrokernelInitrd.WriteInitrd(source.OpenInitrd, overlay, initrd, options.Initrd, files.Folder, cancellationToken);
         initrd.Flush(flushToDisk: false);
         initrd.Dispose();
@@ -86,11 +84,11 @@ public static class MicrokernelPxe
         {
             kernel,
             new(release.InitrdFile, files.Sha256(release.InitrdFile), files.Length(release.InitrdFile)),
-            files.WriteText(IpxeScriptName, IpxeScript(release, options.KernelArgs), Public),
-            files.WriteText(PxelinuxConfigName, PxelinuxConfig(release, options.KernelArgs), Public),
+            files.WriteText(IpxeScriptName, IpxeScript(release, options.KernelArgs)),
+            files.WriteText(PxelinuxConfigName, PxelinuxConfig(release, options.KernelArgs)),
         };
         written.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
-        files.WriteText(SumsName, Sums(written), Public);
+        files.WriteText(SumsName, Sums(written));
         files.Commit();
         return new MicrokernelPxeResult(written, summary);
     }
@@ -139,9 +137,9 @@ public static class MicrokernelPxe
         return new PxeFile(relative, Convert.ToHexStringLower(SHA256.HashData(s)), s.Length);
     }
 
-    /// <summary>Files written beside their final paths as <c>.NAME.GUID.tmp</c> (as <see cref="AtomicFile"/> names its
-    /// temporary files, so a clean finds what a killed build left) and renamed into place by <see cref="Commit"/>;
-    /// disposed without a commit, they are deleted.</summary>
+    /// <summary>Files written beside their final paths as <c>.NAME.GUID.tmp</c>, owner-only from creation (as
+    /// <see cref="AtomicFile"/> writes one file, so a clean finds what a killed build left), and renamed into place by
+    /// <see cref="Commit"/>; disposed without a commit, they are deleted.</summary>
     private sealed class PendingFiles : IDisposable
     {
         private readonly List<(string Temp, string Final, FileStream? Stream)> pending = [];
@@ -155,27 +153,21 @@ public static class MicrokernelPxe
 
         public string Folder { get; }
 
-        public FileStream Create(string relative, UnixFileMode mode)
+        public FileStream Create(string relative)
         {
             var final = Path.Combine(Folder, relative);
             var dir = Path.GetDirectoryName(final)!;
             Directory.CreateDirectory(dir);
             var temp = Path.Combine(dir, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.tmp");
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = mode;
-            }
-
-            var stream = new FileStream(temp, options);
+            var stream = new FileStream(temp, AtomicFile.CreateNewOptions());
             pending.Add((temp, final, stream));
             return stream;
         }
 
-        public PxeFile WriteText(string relative, string text, UnixFileMode mode)
+        public PxeFile WriteText(string relative, string text)
         {
             var bytes = Encoding.UTF8.GetBytes(text);
-            using (var s = Create(relative, mode))
+            using (var s = Create(relative))
             {
                 s.Write(bytes);
             }

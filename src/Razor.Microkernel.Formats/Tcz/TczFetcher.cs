@@ -194,21 +194,6 @@ public static class TczFetcher
         public CacheEntry? PendingDepEntry { get; set; }
     }
 
-    private sealed class LazyDownloadClient(DownloadOptions options) : IDisposable
-    {
-        private readonly Lazy<DownloadClient> _client = new(() => new DownloadClient(options));
-
-        public DownloadClient Value => _client.Value;
-
-        public void Dispose()
-        {
-            if (_client.IsValueCreated)
-            {
-                _client.Value.Dispose();
-            }
-        }
-    }
-
     private sealed class Run(TczFetchRequest request, TinyCoreRelease release, string? kernel, List<string> mirrors, DownloadCache cache,
         LazyDownloadClient? client, IProgress<FetchEvent>? progress, CancellationTokenSource failFast)
     {

@@ -72,8 +72,12 @@ public sealed class MicrokernelPxeTests : IDisposable
             File.ReadAllText(Path.Combine(folder, "pxelinux.cfg/default")), StringComparison.Ordinal);
         var check = Tool.Run("sha256sum", ["-c", "SHA256SUMS"], folder).EnsureSuccess("sha256sum -c");
         Assert.Equal(4, check.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.EndsWith(": OK", StringComparison.Ordinal)));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(folder, initrdName)));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(Path.Combine(folder, "boot.ipxe")));
+        // Owner-only from creation, whatever the umask, as the ISO and the overlay (the initrd holds the secrets).
+        foreach (var f in new[] { initrdName, kernelName, "boot.ipxe", "pxelinux.cfg/default", "SHA256SUMS" })
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(folder, f)));
+        }
+
         Assert.Empty(Directory.GetFiles(folder, ".*.tmp", SearchOption.AllDirectories));
 
         // The initrd is what the ISO path makes from the same release initrd and overlay.
