@@ -39,14 +39,13 @@ public sealed class BuildPxe : RmkTask
 
     protected override void ExecuteCore()
     {
-        var mode = Formats.Iso9660.InitrdMode.Append;
-        if (!string.IsNullOrWhiteSpace(InitrdMode) && !Enum.TryParse(InitrdMode.Trim(), ignoreCase: true, out mode))
+        if (!PropertyChecks.TryInitrdMode(InitrdMode, out var mode))
         {
             LogPropertyError("MicrokernelInitrdMode", "InitrdModeUnsupported", InitrdMode);
             return;
         }
 
-        if (KernelArgs is not null && KernelArgs.IndexOfAny(['\r', '\n', '\0']) >= 0)
+        if (!PropertyChecks.IsKernelArgs(KernelArgs))
         {
             LogPropertyError("MicrokernelKernelArgs", "InvalidKernelArgs");
             return;

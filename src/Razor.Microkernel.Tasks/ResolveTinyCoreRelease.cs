@@ -54,6 +54,11 @@ public sealed class ResolveTinyCoreRelease : RmkTask
 
     public string? MaxParallelDownloads { get; set; }
 
+    /// <summary>Only name the release's kernel and initrd files (<see cref="KernelFile"/>, <see cref="InitrdFile"/>): nothing
+    /// is read, fetched, checked or written. What Visual Studio's fast up-to-date check is given, from a design-time build;
+    /// a release the SDK does not know gives no names (the build reports it).</summary>
+    public bool NamesOnly { get; set; }
+
     /// <summary>The kernel version -KERNEL names become (empty when unknown).</summary>
     [Output]
     public string ResolvedKernel { get; private set; } = string.Empty;
@@ -72,6 +77,20 @@ public sealed class ResolveTinyCoreRelease : RmkTask
 
     protected override void ExecuteCore()
     {
+        if (NamesOnly)
+        {
+            try
+            {
+                var known = TinyCoreRelease.Find(TinyCoreVersion, TinyCoreArch);
+                (KernelFile, InitrdFile) = (known.KernelFile, known.InitrdFile);
+            }
+            catch (UnknownReleaseException)
+            {
+            }
+
+            return;
+        }
+
         if (FindRelease(TinyCoreVersion, TinyCoreArch) is not { } release)
         {
             return;
@@ -79,34 +98,19 @@ public sealed class ResolveTinyCoreRelease : RmkTask
 
         KernelFile = release.KernelFile;
         InitrdFile = release.InitrdFile;
+        // The checks the build also makes before any work (CheckMicrokernelProperties), for a caller that did not.
         var explicitKernel = (Kernel ?? "").Trim();
-        if (explicitKernel.Length > 0)
+        if (!CheckTinyCoreKernel(explicitKernel, release))
         {
-            if (!KernelImage.IsKernelRelease(explicitKernel))
-            {
-                LogPropertyError("TinyCoreKernel", "InvalidTinyCoreKernel", explicitKernel, release.ExampleKernel);
-                return;
-            }
-
-            if (!explicitKernel.EndsWith(release.KernelSuffix, StringComparison.Ordinal))
-            {
-                LogPropertyDiagnostic(true, "TinyCoreKernel", "KernelSuffixMismatch", explicitKernel, release.KernelSuffix, release, release.ExampleKernel);
-            }
+            return;
         }
 
-        foreach (var (items, type) in new[] { (CoreKernel, "CoreKernel"), (CoreInitrd, "CoreInitrd") })
+        if (explicitKernel.Length > 0 && !explicitKernel.EndsWith(release.KernelSuffix, StringComparison.Ordinal))
         {
-            if (items.Length > 1)
-            {
-                LogItemError(items[1], type, "ReleaseBootFileCount", type, string.Join(", ", items.Select(i => i.ItemSpec)));
-            }
+            LogPropertyDiagnostic(true, "TinyCoreKernel", "KernelSuffixMismatch", explicitKernel, release.KernelSuffix, release, release.ExampleKernel);
         }
 
-        if (CoreKernel.Length > 0 != CoreInitrd.Length > 0)
-        {
-            var (given, type, missing) = CoreKernel.Length > 0 ? (CoreKernel[0], "CoreKernel", "CoreInitrd") : (CoreInitrd[0], "CoreInitrd", "CoreKernel");
-            LogItemError(given, type, "ReleaseBootFilesPair", type, Display(given), missing);
-        }
+        CheckReleaseBootFileItems(CoreKernel, CoreInitrd);
 
         foreach (var (item, type) in CoreKernel.Select(i => (i, "CoreKernel")).Concat(CoreInitrd.Select(i => (i, "CoreInitrd"))))
         {

@@ -321,6 +321,65 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
         Assert.All(good, kv => Assert.Equal(kv.Value, File.ReadAllBytes(kv.Key)));
     }
 
+    /// <summary>Local CoreKernel and CoreInitrd are local inputs like any other (issue 14's fingerprints): one replaced by
+    /// an older file (cp -p, touch -d) re-runs exactly the steps that read it; every network boot file is owner-only
+    /// whatever the umask, the initrd (it holds server.cfg) first of all.</summary>
+    [Fact]
+    public void LocalCoreKernelAndInitrd_ReplacedByOlderFiles_ReRunTheirSteps_AndTheFilesAreOwnerOnly()
+    {
+        var p = SdkHarness.CreateProject("pxelocal17");
+        p.Write("marker", "seventeen\n");
+        File.Copy(Release.Kernel, p["vmlinuz64"]);
+        File.Copy(Release.Initrd, p["corepure64.gz"]);
+        p.WithProject("""
+            <PropertyGroup>
+              <TinyCoreVersion>17.x</TinyCoreVersion>
+              <TinyCoreArch>x86_64</TinyCoreArch>
+              <McollectiveStompHost>razor-17.example</McollectiveStompHost>
+            </PropertyGroup>
+            <ItemGroup>
+              <OverlayFile Include="marker" Destination="/etc/rmk-marker" />
+              <CoreKernel Include="vmlinuz64" />
+              <CoreInitrd Include="corepure64.gz" />
+            </ItemGroup>
+            """);
+        // Built under umask 000: the modes must not depend on it.
+        var umask = Tool.Run("sh", ["-c", $"umask 000 && cd '{p.Directory}' && XDG_CONFIG_HOME='{p.ConfigFolder}' NUGET_PACKAGES='{p.PackagesFolder}' " +
+            $"MCOLLECTIVE_PSK='{TestSecrets.Psk}' MCOLLECTIVE_STOMP_PASSWORD='{TestSecrets.Password}' DOTNET_CLI_DO_NOT_USE_MSBUILD_SERVER=1 dotnet build -nr:false -tl:off -v:m"]);
+        Assert.True(umask.ExitCode == 0, umask.StdOut + umask.StdErr);
+        Assert.Equal(["SHA256SUMS", "boot.ipxe", "corepure64.gz", "pxelinux.cfg/default", "vmlinuz64"],
+            Directory.GetFiles(Pxe(p), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Pxe(p), f)).Order(StringComparer.Ordinal));
+        foreach (var f in Directory.GetFiles(Pxe(p), "*", SearchOption.AllDirectories))
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(f));
+        }
+
+        var noop = Build(p).AssertSuccess();
+        Assert.Contains("RmkPxeKernel", noop.TargetsSkipped);
+        Assert.Contains("RmkPxe", noop.TargetsSkipped);
+
+        // The initrd replaced by an older file (another valid initrd: the previous build's, the release's and an overlay).
+        File.Copy(Pxe(p, "corepure64.gz"), p["older-initrd.gz"]);
+        Tool.Run("touch", ["-d", "2015-01-01 00:00:00", p["older-initrd.gz"]]).EnsureSuccess("touch -d");
+        Tool.Run("cp", ["-p", p["older-initrd.gz"], p["corepure64.gz"]]).EnsureSuccess("cp -p");
+        var initrdChanged = Build(p).AssertSuccess();
+        Assert.Contains("RmkPxe", initrdChanged.TargetsRun);
+        Assert.Contains("RmkPxeKernel", initrdChanged.TargetsSkipped);
+        var older = File.ReadAllBytes(p["older-initrd.gz"]);
+        Assert.Equal(older, File.ReadAllBytes(Pxe(p, "corepure64.gz"))[..older.Length]);
+
+        // The kernel replaced by an older file with other bytes: both steps (SHA256SUMS names the kernel's hash).
+        File.WriteAllBytes(p["older-kernel"], [.. File.ReadAllBytes(Release.Kernel), .. new byte[512]]);
+        Tool.Run("touch", ["-d", "2015-01-01 00:00:00", p["older-kernel"]]).EnsureSuccess("touch -d");
+        Tool.Run("cp", ["-p", p["older-kernel"], p["vmlinuz64"]]).EnsureSuccess("cp -p");
+        var kernelChanged = Build(p).AssertSuccess();
+        Assert.Contains("RmkPxeKernel", kernelChanged.TargetsRun);
+        Assert.Contains("RmkPxe", kernelChanged.TargetsRun);
+        Assert.Equal(File.ReadAllBytes(p["older-kernel"]), File.ReadAllBytes(Pxe(p, "vmlinuz64")));
+        Tool.Run("sha256sum", ["-c", "--quiet", "SHA256SUMS"], Pxe(p)).EnsureSuccess("sha256sum -c");
+        Assert.Empty(Build(p).AssertSuccess().TargetsRun);
+    }
+
     [Fact]
     public void CoreKernelAndCoreInitrd_AsUrls_ComeThroughTheCache_AndGiveTheNetworkBootFiles()
     {
