@@ -277,7 +277,10 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
         Assert.Contains("6.18.2-tinycore64", error);
         var dep = Project("kerneldep17", "<TczExtension Include=\"rmk-drivers\" />");
         Edit(dep, "<TczExtension Include=\"rmk-dummy-KERNEL\" />", "");
-        Assert.Contains("rmk-drivers.tcz.dep", Build(dep).AssertFailureWith("RMK4013").Output);
+        var depError = Build(dep).AssertFailureWith("RMK4013").Output;
+        Assert.Contains("rmk-drivers.tcz.dep", depError);
+        Assert.Contains("TinyCoreKernel", depError);
+        Assert.Contains("6.18.2-tinycore64", depError);
         NothingWritten(k);
         NothingWritten(dep);
 
