@@ -401,6 +401,10 @@ public sealed class HardeningTests
         Fails("RMK4008", ["-p:MicrokernelVersion=one"]);
         Fails("RMK4007", ["-p:MicrokernelInitrdMode=Both"]);
         Fails("RMK4117", ["-p:MicrokernelFlavor=Production"], env: TestSecrets.Variables(password: "short"));
+        // An input that cannot be examined at all (a name longer than the file system allows: ENAMETOOLONG).
+        Fails("RMK2040", [], $"""<OverlayFile Include="{new string('n', 300)}" Destination="/etc/long" />""");
+        // A generated Development PSK that cannot be kept (its folder would be below a file).
+        Fails("RMK4131", ["-p:MicrokernelGeneratedPskFile=motd/dev.psk"], env: TestSecrets.Variables(psk: null));
         foreach (var version in new[] { "1.2", "1.2.3-", "1.2.3 4", "01..2", "v1.2.3" })
         {
             Fails("RMK4008", [$"-p:MicrokernelVersion={version}"]);
