@@ -15,6 +15,11 @@ const string Usage = """
                       --size-mb N (45, the overlay)  --core-mb N (16, Core's root before gzip)  --reps N (5)
                       --layers N (4)  --seed N  --work DIR  --keep
       iso-child CORE_ISO OUTPUT LAYER...   (used by iso) build once and print this process's peak RSS
+      pxe           the network boot initrd (OverlayMerge + MicrokernelInitrd.WriteInitrd, Append) vs
+                    `cat corepure64.gz; find . | cpio -o -H newc | gzip -9` on a generated release initrd and overlay
+                      --size-mb N (45, the overlay)  --core-mb N (16, the release root before gzip)  --reps N (5)
+                      --layers N (4)  --seed N  --work DIR  --keep
+      pxe-child INITRD OUTPUT LAYER...   (used by pxe) write once and print this process's peak RSS
       cold-build    cold `dotnet build` of samples/RazorMicrokernel from a loopback mirror vs bench/Build/manual-build.sh
                     (wget, md5sum, unsquashfs, gem, tar czf), minus an empty project's cold build; and its peak memory
                       --reps N (5)  --scale X (1.0, input sizes)  --memory-runs N (2)  --profile  --seed N  --repo DIR  --work DIR  --keep
@@ -40,6 +45,12 @@ try
     if (args[0] == "iso-child")
     {
         IsoBenchmark.RunChild(args[1], args[2], args[3..]);
+        return 0;
+    }
+
+    if (args[0] == "pxe-child")
+    {
+        PxeBenchmark.RunChild(args[1], args[2], args[3..]);
         return 0;
     }
 
@@ -77,6 +88,9 @@ try
                 break;
             case "iso":
                 IsoBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
+                break;
+            case "pxe":
+                PxeBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
                 break;
             case "cold-build":
                 ColdBuildBenchmark.Run(work, options.TryGetValue("repo", out var repo) ? Path.GetFullPath(repo) : FindRepo(), (int)Number("reps", 5), seed,

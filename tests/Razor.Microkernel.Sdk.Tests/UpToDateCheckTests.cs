@@ -19,7 +19,7 @@ public sealed partial class UpToDateCheckTests
     private static readonly string[] CoveredKinds =
     [
         "OverlayFile", "OverlayArchive", "TczImage", "Gem", "Gem.PrebuiltExtensions", "RubyGems", "McollectiveArchive", "CoreIso",
-        "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
+        "CoreKernel", "CoreInitrd", "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
     ];
 
     [GeneratedRegex("""<CheckLocalInputs ProjectFile=[^>]*>""")]
@@ -41,7 +41,7 @@ public sealed partial class UpToDateCheckTests
         var task = File.ReadAllText(Path.Combine(SdkHarness.RepoRoot, "src", "Razor.Microkernel.Tasks", "CheckLocalInputs.cs"));
         var call = EarlyCheck().Match(targets);
         Assert.True(call.Success, "the targets no longer call CheckLocalInputs for the project's inputs");
-        string[] notFiles = ["ProjectFile", "MicrokernelIso", "MicrokernelIsoHybrid", "ListOnly"];
+        string[] notFiles = ["ProjectFile", "MicrokernelIso", "MicrokernelPxe", "MicrokernelIsoHybrid", "ListOnly"];
         var known = Parameter().Matches(call.Value).Select(m => m.Groups["name"].Value).Where(n => !notFiles.Contains(n))
             .Concat(task.Contains("\"PrebuiltExtensions\"", StringComparison.Ordinal) ? ["Gem.PrebuiltExtensions"] : [])
             .Concat(UrlItemKind().Matches(targets).Select(m => m.Groups["kind"].Value))
@@ -65,6 +65,8 @@ public sealed partial class UpToDateCheckTests
             ["RubyGems"] = p.Write("rubygems-1.8.15.tgz", "x"),
             ["McollectiveArchive"] = p.Write("mcollective-1.2.1.tgz", "x"),
             ["CoreIso"] = p.Write("Core-4.5.2.iso", "x"),
+            ["CoreKernel"] = p.Write("release/vmlinuz", "x"),
+            ["CoreInitrd"] = p.Write("release/core.gz", "x"),
             ["SshAuthorizedKey"] = p.Write("ssh/authorized_keys", "x"),
             ["SshHostKey"] = p.Write("ssh/ssh_host_rsa_key", "x"),
             ["McollectiveSecretsFile"] = p.Write("secrets.txt", "x"),
@@ -88,6 +90,8 @@ public sealed partial class UpToDateCheckTests
               <RubyGems Include="rubygems-1.8.15.tgz" />
               <McollectiveArchive Include="mcollective-1.2.1.tgz" />
               <CoreIso Include="Core-4.5.2.iso" />
+              <CoreKernel Include="release/vmlinuz" />
+              <CoreInitrd Include="release/core.gz" />
               <SshAuthorizedKey Include="ssh/authorized_keys" />
               <SshHostKey Include="ssh/ssh_host_rsa_key" />
             </ItemGroup>
@@ -115,10 +119,33 @@ public sealed partial class UpToDateCheckTests
         Assert.True(inputs.Keys.ToHashSet().IsSupersetOf(CoveredKinds));
         var built = results["CollectUpToDateCheckBuiltDesignTime"].Items.ToDictionary(i => i["FullPath"], i => i["Set"], StringComparer.Ordinal);
         Assert.Equal("Microkernel", built[p["obj/Debug/Microkernel.csproj.rmk-built"]]);
-        foreach (var output in new[] { "mc-linux-fs-snap.tar.gz", "mc-linux-fs-snap.tar.gz.txt", "mc-linux-fs-snap.html" })
-        {
-            Assert.Equal("Microkernel outputs", built[Path.Combine(p.OutDir, output)]);
-        }
+        // The overlay, its listing and report, the ISO and the network boot files under the release's names (4.x: vmlinuz, core.gz).
+        string[] outputs =
+        [
+            "mc-linux-fs-snap.tar.gz", "mc-linux-fs-snap.tar.gz.txt", "mc-linux-fs-snap.html", "rz_mk_dev-image.1.0.0.iso",
+            "pxe/vmlinuz", "pxe/core.gz", "pxe/boot.ipxe", "pxe/pxelinux.cfg/default", "pxe/SHA256SUMS",
+        ];
+        Assert.Equal(outputs.Select(o => Path.Combine(p.OutDir, o)).Order(StringComparer.Ordinal),
+            built.Where(b => b.Value == "Microkernel outputs").Select(b => b.Key).Order(StringComparer.Ordinal));
+
+        // Without a CoreIso (nor CoreKernel and CoreInitrd) there is neither an ISO nor network boot files to expect; a 17.x
+        // x86_64 project's network boot files have that release's names.
+        var plain = SdkHarness.CreateProject("futdc-plain");
+        plain.Write("motd", "x\n");
+        plain.WriteCsproj("""<ItemGroup><OverlayFile Include="motd" Destination="/etc/motd" /></ItemGroup>""");
+        var (plainRun, plainResults) = plain.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(plainRun.Succeeded, plainRun.Output);
+        Assert.Equal(3, plainResults["CollectUpToDateCheckBuiltDesignTime"].Items.Count(i => i["Set"] == "Microkernel outputs"));
+        plain.WriteCsproj("""
+            <PropertyGroup><TinyCoreVersion>17.x</TinyCoreVersion><TinyCoreArch>x86_64</TinyCoreArch><MicrokernelPxe>true</MicrokernelPxe></PropertyGroup>
+            <ItemGroup><OverlayFile Include="motd" Destination="/etc/motd" /></ItemGroup>
+            """);
+        (plainRun, plainResults) = plain.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(plainRun.Succeeded, plainRun.Output);
+        var built17 = plainResults["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => i["FullPath"]).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains(Path.Combine(plain.OutDir, "pxe/vmlinuz64"), built17);
+        Assert.Contains(Path.Combine(plain.OutDir, "pxe/corepure64.gz"), built17);
+        Assert.DoesNotContain(Path.Combine(plain.OutDir, "pxe/core.gz"), built17);
 
         Assert.Equal(before, p.Files()); // nothing read into obj/, nothing written
     }
@@ -171,6 +198,8 @@ public sealed partial class UpToDateCheckTests
             TestArchives.File("mcollective-1.2.1/mcollectived.rb", "#!/usr/bin/env ruby\n"), TestArchives.File("mcollective-1.2.1/etc/server.cfg.dist", cfg));
         p.Write("mcollective-1.2.1.tgz", Mcollective("topicprefix = /topic/\n"));
         IsoTests.MakeCoreIso(p);
+        p.Write("release/vmlinuz", File.ReadAllBytes(p["core-tree/boot/vmlinuz"]));
+        p.Write("release/core.gz", File.ReadAllBytes(p["core-tree/boot/core.gz"]));
         p.Write("mbr.bin", File.ReadAllBytes("/usr/lib/ISOLINUX/isohdpfx.bin"));
         p.Write("ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstKeyFirstKeyFirstKeyFirstKeyFirstKeyFi first\n");
         p.Write("secrets.txt", "plugin.psk = first-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n");
@@ -190,11 +219,14 @@ public sealed partial class UpToDateCheckTests
               <RubyGems Include="rubygems-1.8.15.tgz" />
               <McollectiveArchive Include="mcollective-1.2.1.tgz" />
               <CoreIso Include="Core-4.5.2.iso" />
+              <CoreKernel Include="release/vmlinuz" />
+              <CoreInitrd Include="release/core.gz" />
               <SshAuthorizedKey Include="ssh/authorized_keys" />
             </ItemGroup>
             """);
         StepsRun(p);
         Assert.True(File.Exists(Path.Combine(p.OutDir, "rz_mk_dev-image.1.0.0.iso")));
+        Assert.True(File.Exists(Path.Combine(p.OutDir, "pxe", "core.gz")));
 
         // The items, collected once by a design-time build, as Visual Studio keeps them until the project changes.
         var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
@@ -223,7 +255,7 @@ public sealed partial class UpToDateCheckTests
             Assert.True(NotUpToDate(inputs, outputs) is null, $"{what}: still out of date after the build: {NotUpToDate(inputs, outputs)}");
         }
 
-        string[] Layer(string step) => [step, "RmkPackOverlay", "RmkBuildIso"];
+        string[] Layer(string step) => [step, "RmkPackOverlay", "RmkBuildIso", "RmkPxe"];
         Changed("OverlayFile", () => p.Write("files/motd", "second\n"), Layer("RmkOverlayFilesLayer"));
         Changed("OverlayArchive", () => p.Write("a.tgz", TestArchives.Tgz(TestArchives.Dir("opt/"), TestArchives.File("opt/a", "second archive\n"))),
             Layer("RmkOverlayArchiveLayers"));
@@ -240,6 +272,10 @@ public sealed partial class UpToDateCheckTests
         Changed("McollectiveSecretsFile", () => p.Write("secrets.txt", "plugin.psk = other-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n"),
             Layer("RmkMcollectiveSettingsLayer"));
         Changed("CoreIso", () => File.SetLastWriteTimeUtc(p["Core-4.5.2.iso"], DateTime.UtcNow), "RmkBuildIso");
+        // The network boot files take the release's kernel and initrd from CoreKernel and CoreInitrd: the kernel copy and
+        // the initrd step (its sums name the kernel) for the kernel, the initrd step alone for the initrd.
+        Changed("CoreKernel", () => File.AppendAllText(p["release/vmlinuz"], "x"), "RmkPxeKernel", "RmkPxe");
+        Changed("CoreInitrd", () => File.SetLastWriteTimeUtc(p["release/core.gz"], DateTime.UtcNow), "RmkPxe");
         Changed("MicrokernelIsoHybridMbr", () =>
         {
             var mbr = File.ReadAllBytes(p["mbr.bin"]);
