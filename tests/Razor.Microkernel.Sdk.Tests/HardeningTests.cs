@@ -406,6 +406,10 @@ public sealed class HardeningTests
         Fails("RMK4008", ["-p:MicrokernelVersion=one"]);
         Fails("RMK4007", ["-p:MicrokernelInitrdMode=Both"]);
         Fails("RMK4117", ["-p:MicrokernelFlavor=Production"], env: TestSecrets.Variables(password: "short"));
+        // An input that cannot be examined at all (a name longer than the file system allows: ENAMETOOLONG).
+        Fails("RMK2040", [], $"""<OverlayFile Include="{new string('n', 300)}" Destination="/etc/long" />""");
+        // A generated Development PSK that cannot be kept (its folder would be below a file).
+        Fails("RMK4131", ["-p:MicrokernelGeneratedPskFile=motd/dev.psk"], env: TestSecrets.Variables(psk: null));
 
         // The release and the network boot files (issue 16): an unknown release, a TinyCoreKernel that is no kernel
         // version, CoreKernel without CoreInitrd or twice, a missing one, MicrokernelPxe neither true nor false, and the
