@@ -50,8 +50,18 @@ internal sealed class IsoLayout(IsoWriterOptions options)
 
     public long CatalogBlock { get; private set; }
 
-    /// <summary>Blocks of the image (the isohybrid padding not counted).</summary>
+    /// <summary>The FAT image of the El Torito EFI entry; null without one.</summary>
+    public IsoNode? EfiBoot { get; private set; }
+
+    /// <summary>Blocks of the ISO's structures and files (the isohybrid padding and a backup GPT not counted).</summary>
     public long TotalBlocks { get; private set; }
+
+    /// <summary>True when the image gets an isohybrid MBR and a GPT (an isohybrid MBR and an EFI boot image).</summary>
+    public bool HybridGpt => options.HybridMbr is not null && EfiBoot is not null;
+
+    /// <summary>The volume space size the descriptors give: with a GPT the whole image (padding and backup GPT
+    /// included, as xorriso), else <see cref="TotalBlocks"/>.</summary>
+    public long VolumeBlocks => HybridGpt ? IsoHybridGpt.ImageBlocks(TotalBlocks) : TotalBlocks;
 
     public void Build(IEnumerable<IsoWriterEntry> entries)
     {
@@ -71,6 +81,11 @@ internal sealed class IsoLayout(IsoWriterOptions options)
         if (options.BootImage is { } bootPath)
         {
             AddBoot(bootPath);
+        }
+
+        if (options.EfiBootImage is { } efiPath)
+        {
+            AddEfiBoot(efiPath);
         }
 
         IsoNames.Assign(Root);
@@ -129,6 +144,27 @@ internal sealed class IsoLayout(IsoWriterOptions options)
         Boot = boot;
         Catalog = _tree.Add(IsoWriterEntry.File(options.BootCatalog, Block, () => Stream.Null, 0x124)); // r--r--r--, as xorriso
         Catalog.Content = new byte[Block];
+    }
+
+    private void AddEfiBoot(string efiPath)
+    {
+        if (Boot is null)
+        {
+            throw new IsoWriteException(efiPath, "an EFI boot image needs a BIOS boot image beside it");
+        }
+
+        var efi = _tree.Find(efiPath) ?? throw new IsoWriteException(efiPath, "the EFI boot image is not among the entries");
+        if (efi.Entry.Type != IsoEntryType.File || efi.Entry.Size == 0)
+        {
+            throw new IsoWriteException(efiPath, "the EFI boot image is not a regular file with content");
+        }
+
+        if (efi == Boot)
+        {
+            throw new IsoWriteException(efiPath, "the EFI boot image is the BIOS boot image");
+        }
+
+        EfiBoot = efi;
     }
 
     private void AssignBlocks()

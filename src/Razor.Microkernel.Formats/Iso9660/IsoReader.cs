@@ -51,6 +51,13 @@ public sealed class IsoReader : IDisposable
     /// <summary>The El Torito default entry, or null when the image has no boot record.</summary>
     public IsoBootEntry? Boot { get; private set; }
 
+    /// <summary>Every El Torito entry: the default entry first, then the section entries (each with its section's
+    /// platform: 0 x86 BIOS, 0xEF UEFI); empty when the image has no boot record.</summary>
+    public IReadOnlyList<IsoBootEntry> BootEntries { get; private set; } = [];
+
+    /// <summary>The regular file whose (first) extent starts at <paramref name="block"/>, e.g. the file a boot entry loads; or null.</summary>
+    public IsoEntry? FileAtBlock(long block) => _entries.FirstOrDefault(e => e.Type == IsoEntryType.File && e.Extents.Count > 0 && e.Extents[0].Block == block && e.Size > 0);
+
     /// <summary>Every entry but the root, parents before children, siblings in ordinal name order.</summary>
     public IReadOnlyList<IsoEntry> Entries => _entries;
 
@@ -207,7 +214,8 @@ public sealed class IsoReader : IDisposable
 
         if (bootCatalog >= 0)
         {
-            Boot = ElTorito.ReadCatalog(_source, bootCatalog);
+            BootEntries = ElTorito.ReadCatalog(_source, bootCatalog);
+            Boot = BootEntries[0];
         }
     }
 

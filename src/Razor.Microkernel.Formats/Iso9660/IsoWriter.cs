@@ -47,14 +47,32 @@ public static class IsoWriter
     public static void WriteFile(string path, IEnumerable<IsoWriterEntry> entries, IsoWriterOptions options, CancellationToken cancellationToken = default)
         => AtomicFile.Write(path, s => Write(s, entries, options, cancellationToken));
 
+    /// <summary>What the GPT's GUIDs are derived from: the volume id, the time and the layout (so two images differ
+    /// when their contents' sizes or places do, and one image is always the same).</summary>
+    private static byte[] GptSeed(IsoLayout layout)
+    {
+        var o = layout.Options;
+        return System.Text.Encoding.UTF8.GetBytes(string.Join('\n', "razor-microkernel-gpt", o.VolumeId, o.Timestamp.ToUnixTimeSeconds(), layout.VolumeBlocks,
+            layout.Boot!.Block, layout.EfiBoot!.Block, layout.EfiBoot.Size, string.Join(',', layout.Files.Select(f => f.Size))));
+    }
+
     /// <summary>Writes the structures in the order <see cref="IsoLayout"/> placed them.</summary>
     private static void Emit(IsoLayout layout, Stream output, CancellationToken cancellationToken)
     {
         var options = layout.Options;
         var w = new IsoBlockWriter(output);
-        if (options.HybridMbr is { } template)
+        byte[]? backupGpt = null;
+        if (options.HybridMbr is { } template && layout.EfiBoot is { } efi)
         {
-            w.Write(IsoHybrid.Mbr(template.Span, layout.Boot!.Block, options.HybridMbrId, layout.TotalBlocks));
+            var efiPartition = (efi.Block * 4, (efi.Size + 511) / 512);
+            w.Write(IsoHybrid.Mbr(template.Span, layout.Boot!.Block, options.HybridMbrId, layout.VolumeBlocks, efiPartition));
+            var (primary, backup) = IsoHybridGpt.Build(layout.VolumeBlocks, efi.Block, efi.Size, GptSeed(layout));
+            w.Write(primary);
+            backupGpt = backup;
+        }
+        else if (options.HybridMbr is { } mbrTemplate)
+        {
+            w.Write(IsoHybrid.Mbr(mbrTemplate.Span, layout.Boot!.Block, options.HybridMbrId, layout.TotalBlocks));
             w.Zero((16 * Block) - 512);
         }
         else
@@ -62,7 +80,7 @@ public static class IsoWriter
             w.Zero(16 * Block);
         }
 
-        w.Write(VolumeDescriptors.Primary(options, layout.TotalBlocks, layout.PathTableLocation, layout.Root));
+        w.Write(VolumeDescriptors.Primary(options, layout.VolumeBlocks, layout.PathTableLocation, layout.Root));
         if (layout.Boot is not null)
         {
             w.Write(ElTorito.BootRecord(layout.CatalogBlock));
@@ -70,7 +88,7 @@ public static class IsoWriter
 
         if (options.Joliet)
         {
-            w.Write(VolumeDescriptors.Joliet(options, layout.TotalBlocks, layout.JolietPathTableLocation, layout.Root));
+            w.Write(VolumeDescriptors.Joliet(options, layout.VolumeBlocks, layout.JolietPathTableLocation, layout.Root));
         }
 
         w.Write(VolumeDescriptors.Terminator());
@@ -87,7 +105,7 @@ public static class IsoWriter
         if (layout.Catalog is not null)
         {
             w.Expect(layout.CatalogBlock, "boot catalog");
-            w.Write(ElTorito.Catalog(options.BootLoadSectors, layout.Boot!.Block));
+            w.Write(ElTorito.Catalog(options.BootLoadSectors, layout.Boot!.Block, layout.EfiBoot is { } e ? (e.Block, e.Size) : null));
         }
 
         foreach (var d in layout.Directories)
@@ -130,7 +148,13 @@ public static class IsoWriter
         }
 
         w.Expect(layout.TotalBlocks, "end of image");
-        if (options.HybridMbr is not null)
+        if (backupGpt is not null)
+        {
+            w.Zero((layout.VolumeBlocks - layout.TotalBlocks - IsoHybridGpt.BackupBlocks) * Block);
+            w.Write(backupGpt);
+            w.Expect(layout.VolumeBlocks, "end of the backup GPT");
+        }
+        else if (options.HybridMbr is not null)
         {
             w.Zero(IsoHybrid.Padding(layout.TotalBlocks));
         }

@@ -26,10 +26,17 @@ public sealed record IsoWriterOptions
     /// <summary>Patch the boot information table (<c>-boot-info-table</c>) into the boot image.</summary>
     public bool BootInfoTable { get; init; } = true;
 
+    /// <summary>Path (in the tree) of a FAT image to boot on UEFI: a second El Torito entry, platform 0xEF, no
+    /// emulation, as <c>-eltorito-alt-boot -e IMAGE -no-emul-boot</c>. Needs a <see cref="BootImage"/> (the BIOS
+    /// entry stays the default); null writes no EFI entry.</summary>
+    public string? EfiBootImage { get; init; }
+
     /// <summary>An isohybrid MBR template (the 432 bytes of syslinux's <c>isohdpfx.bin</c>): when given, the
     /// image gets an MBR as syslinux's <c>isohybrid</c> writes it (one active partition of type 0x17 from sector
     /// 0, 64 heads, 32 sectors) and is padded to whole 1 MiB cylinders, so the same file boots from USB. Needs a
-    /// <see cref="BootImage"/> that is an isohybrid-capable isolinux.bin.</summary>
+    /// <see cref="BootImage"/> that is an isohybrid-capable isolinux.bin. With an <see cref="EfiBootImage"/> the
+    /// layout is that of <c>-isohybrid-gpt-basdat</c>: the MBR's first partition becomes type 0 (still active),
+    /// the second names the EFI image (type 0xEF), and a GPT follows (see <see cref="IsoWriter"/>).</summary>
     public ReadOnlyMemory<byte>? HybridMbr { get; init; }
 
     /// <summary>MBR disk signature of the isohybrid MBR (fixed, so the image is reproducible).</summary>
