@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Razor.Microkernel.Formats.Compression;
 using Razor.Microkernel.Formats.Cpio;
+using Razor.Microkernel.Formats.Efi;
 using Razor.Microkernel.Formats.Layers;
 
 namespace Razor.Microkernel.Formats.Iso9660;
@@ -37,9 +38,20 @@ public sealed record MicrokernelIsoOptions
 
     /// <summary>Folder for temporary files (the initrd, Merge mode's spool); default the output's folder.</summary>
     public string? TemporaryDirectory { get; init; }
+
+    /// <summary>A GRUB EFI application to boot UEFI with (the EfiLoader item); null keeps the release's own EFI boot
+    /// image when it has one (see <see cref="MicrokernelEfi"/>).</summary>
+    public string? EfiLoader { get; init; }
 }
 
-public sealed record MicrokernelIsoResult(string KernelSha256, string InitrdSha256, long InitrdBytes, int OverlayEntries, InitrdSummary Initrd);
+public sealed record MicrokernelIsoResult(string KernelSha256, string InitrdSha256, long InitrdBytes, int OverlayEntries, InitrdSummary Initrd)
+{
+    /// <summary>Where the ISO's UEFI boot comes from.</summary>
+    public EfiRoute EfiRoute { get; init; }
+
+    /// <summary>The UEFI boot configurations written or given the kernel arguments.</summary>
+    public IReadOnlyList<string> EfiConfigs { get; init; } = [];
+}
 
 /// <summary>A Tiny Core release ISO that is not the shape a microkernel is built from.</summary>
 public sealed class CoreIsoException(string reason) : MicrokernelFormatException($"the Core ISO {reason}")
@@ -135,11 +147,23 @@ public static class MicrokernelIso
             var newCfg = Encoding.UTF8.GetBytes(WithKernelArgs(cfgText, options.KernelArgs));
             var metadata = Encoding.UTF8.GetBytes(Metadata(options, kernelSha, initrdSha));
             var initrdLength = new FileInfo(initrd).Length;
+            using var efi = MicrokernelEfi.Plan(core, new MicrokernelEfiOptions
+            {
+                LoaderPath = options.EfiLoader,
+                KernelArgs = options.KernelArgs,
+                KernelPath = options.KernelPath,
+                InitrdPath = options.InitrdPath,
+                Version = options.Version,
+                Identity = $"{options.Version} {kernelSha} {initrdSha}",
+                ModificationTime = options.ModificationTime,
+                TemporaryDirectory = temporary,
+                TemporaryName = Path.GetFileName(full),
+            }, cancellationToken);
             var entries = new List<IsoWriterEntry>();
             foreach (var e in core.Entries)
             {
                 var path = e.Path.TrimStart('/');
-                if (path == options.InitrdPath || path == cfgPath || path == $"{options.IsolinuxDir}/boot.cat" || path == "iso-metadata.yaml")
+                if (path == options.InitrdPath || path == cfgPath || path == $"{options.IsolinuxDir}/boot.cat" || path == "iso-metadata.yaml" || efi.Replaces(path))
                 {
                     continue;
                 }
@@ -150,15 +174,17 @@ public static class MicrokernelIso
             entries.Add(IsoWriterEntry.File(options.InitrdPath, initrdLength, () => File.OpenRead(initrd)));
             entries.Add(IsoWriterEntry.File(cfgPath, newCfg.Length, () => new MemoryStream(newCfg, writable: false)));
             entries.Add(IsoWriterEntry.File("iso-metadata.yaml", metadata.Length, () => new MemoryStream(metadata, writable: false)));
+            entries.AddRange(efi.Entries);
             IsoWriter.WriteFile(outputPath, entries, new IsoWriterOptions
             {
+                EfiBootImage = efi.BootImagePath,
                 VolumeId = VolumeId(options.Version),
                 Timestamp = DateTimeOffset.FromUnixTimeSeconds(options.ModificationTime),
                 BootImage = bootImage,
                 BootCatalog = $"{options.IsolinuxDir}/boot.cat",
                 HybridMbr = options.HybridMbr,
             }, cancellationToken);
-            return new MicrokernelIsoResult(kernelSha, initrdSha, initrdLength, overlay.Entries.Count, summary);
+            return new MicrokernelIsoResult(kernelSha, initrdSha, initrdLength, overlay.Entries.Count, summary) { EfiRoute = efi.Route, EfiConfigs = efi.Configs };
         }
         finally
         {
