@@ -196,7 +196,7 @@ internal static class IsoBenchmark
 
     /// <summary>A Core release ISO of realistic size: random-ish vmlinuz, core.gz (GNU cpio | gzip -9 of an
     /// ELF-heavy root), isolinux.bin, ldlinux.c32, isolinux.cfg and the boot messages; xorriso with REFERENCE's flags.</summary>
-    private static string MakeCoreIso(string work, long rootBytes, ulong seed, string xorriso, out long coreGzBytes, out long vmlinuzBytes)
+    internal static string MakeCoreIso(string work, long rootBytes, ulong seed, string xorriso, out long coreGzBytes, out long vmlinuzBytes)
     {
         var gen = new ContentGenerator(seed);
         var rng = gen.Random;
@@ -351,7 +351,7 @@ internal static class IsoBenchmark
 
     private static string Mib(long kb) => F(kb / 1024.0, "0.0");
 
-    private sealed record Contender(string Name, Func<Sample> Run, string Output, string? Scratch)
+    internal sealed record Contender(string Name, Func<Sample> Run, string Output, string? Scratch)
     {
         public bool IsBaseline { get; init; }
 

@@ -21,6 +21,9 @@ namespace Razor.Microkernel.Formats.Iso9660;
 /// fails on a clash; xorriso numbers every clashing name.) Names compare ordinally, as in both tools.
 /// Symlinks have no Joliet form and are left out of the Joliet tree, as xorriso does (genisoimage lists them
 /// as empty files). The Joliet volume id is the volume id cut to 16 characters.</para>
+/// <para>With <see cref="IsoWriterOptions.EfiBootImage"/> the El Torito catalog gets a second, UEFI entry; with an
+/// isohybrid MBR as well, the image gets the MBR and GPT of xorriso's <c>-isohybrid-gpt-basdat</c>
+/// (<see cref="IsoHybrid"/>, <see cref="IsoHybridGpt"/>).</para>
 /// </summary>
 public static class IsoWriter
 {

@@ -63,7 +63,8 @@ public sealed class CoreIsoException(string reason) : MicrokernelFormatException
 /// Part 2 of the procedure, in-process: the release ISO's files, with <c>core.gz</c> followed by the overlay as a
 /// gzip'd newc cpio (the kernel unpacks concatenated archives, so core.gz itself is kept byte for byte: the
 /// Append mode), <c>isolinux.cfg</c> carrying the kernel arguments, and <c>iso-metadata.yaml</c> with the
-/// SHA-256 of kernel and initrd in the Razor server's format; El Torito no-emulation boot of isolinux.bin.
+/// SHA-256 of kernel and initrd in the Razor server's format; El Torito no-emulation boot of isolinux.bin, and a UEFI
+/// entry when the release has an EFI boot image or an EfiLoader is given (<see cref="MicrokernelEfi"/>).
 /// </summary>
 public static class MicrokernelIso
 {
