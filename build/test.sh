@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. First provides what the tests need: on Debian/Ubuntu it installs missing
+# Runs the whole test suite. First provides what the tests (and build/corpus.sh, which .ci/run runs after them) need: on Debian/Ubuntu it installs missing
 # tools with apt-get; elsewhere it names what is missing and stops. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ declare -A tools=(
   [ruby]=ruby [gem]=ruby [busybox]=busybox-static [chromium]=chromium
   [xorriso]=xorriso [isoinfo]=genisoimage [cpio]=cpio [isohybrid]=syslinux-utils [/usr/lib/ISOLINUX/isolinux.bin]=isolinux
   [qemu-system-x86_64]=qemu-system-x86 [/boot/vmlinuz-*]=linux-image-amd64
+  [fakeroot]=fakeroot
   [mkfs.vfat]=dosfstools [fsck.vfat]=dosfstools [mdir]=mtools [mcopy]=mtools [sgdisk]=gdisk [gdisk]=gdisk [fdisk]=fdisk
   [grub-mkstandalone]=grub-common [grub-script-check]=grub-common [/usr/lib/grub/x86_64-efi/linux.mod]=grub-efi-amd64-bin
   [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf

@@ -7,8 +7,8 @@ using Razor.Microkernel.Formats.Layers;
 namespace Razor.Microkernel.Tasks;
 
 /// <summary>
-/// Installs the RubyGems tarball (as its setup.rb would) and the gems (as RubyGems 1.8's
-/// <c>gem install --local --install-dir GEMHOME --bindir BINDIR</c> would) into one layer, without Ruby.
+/// Installs the RubyGems tarball (as its setup.rb would) and the gems (as the target RubyGems' —
+/// 1.8's or 3's — <c>gem install --local --install-dir GEMHOME --bindir BINDIR</c> would) into one layer, without Ruby.
 /// </summary>
 public sealed class InstallGems : LayerTask
 {
@@ -37,6 +37,13 @@ public sealed class InstallGems : LayerTask
     /// boot hook installs them, as Razor did.</summary>
     public string? InstallMode { get; set; }
 
+    /// <summary>As <c>gem install --ignore-dependencies</c>: runtime dependencies missing from the set are not an error.</summary>
+    public bool IgnoreDependencies { get; set; }
+
+    /// <summary>The target Ruby's <c>Gem::Platform.local</c> (<c>x86-linux</c> for Tiny Core's 32-bit Ruby): RubyGems 3 keeps
+    /// built extensions in <c>extensions/PLATFORM/…</c>.</summary>
+    public string RubyPlatform { get; set; } = "x86-linux";
+
     [Output]
     public ITaskItem[] InstalledGems { get; private set; } = [];
 
@@ -57,6 +64,17 @@ public sealed class InstallGems : LayerTask
         }
 
         var series = parts[0] + "." + parts[1];
+        if (!GemLayouts.TryFor(RubyGemsVersion, out var layout))
+        {
+            LogPropertyError("RubyGemsVersion", "UnsupportedRubyGemsVersion", RubyGemsVersion);
+            return false;
+        }
+
+        if (!System.Text.RegularExpressions.Regex.IsMatch(RubyPlatform, @"\A[A-Za-z0-9_]+(-[A-Za-z0-9_.]+)*\z"))
+        {
+            LogPropertyError("RubyPlatform", "InvalidRubyPlatform", RubyPlatform);
+            return false;
+        }
 
         // Two numbers name a series (the issue's `1.8`): checks use its last release, the Ruby a target of that series has.
         var rubyVersion = parts.Length > 2 ? RubyVersion.Trim() : series switch
@@ -134,6 +152,10 @@ public sealed class InstallGems : LayerTask
                 RubyVersion = rubyVersion,
                 RubyGemsVersion = RubyGemsVersion,
                 ModificationTime = mtime,
+                CheckDependencies = !IgnoreDependencies,
+                Layout = layout,
+                ExtensionApiVersion = libraryVersion,
+                ExtensionPlatform = RubyPlatform,
             };
             if (string.Equals(InstallMode?.Trim(), "BootTime", StringComparison.OrdinalIgnoreCase))
             {
@@ -167,6 +189,10 @@ public sealed class InstallGems : LayerTask
         catch (GemChecksumException e)
         {
             LogGemError(e.Gem, "GemChecksum", e.Gem, e.Algorithm, e.Entry, e.Expected, e.Actual);
+        }
+        catch (GemChecksumsUnusableException e)
+        {
+            LogGemError(e.Gem, "GemChecksumsUnusable", e.Gem, e.Reason);
         }
         catch (GemUnsafeEntryException e)
         {

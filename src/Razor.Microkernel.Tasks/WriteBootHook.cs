@@ -21,6 +21,9 @@ public sealed class WriteBootHook : LayerTask
 
     public string? GemBinDir { get; set; }
 
+    /// <summary>The target's RubyGems: 3.x takes <c>--no-document</c> where 1.8 took <c>--no-ri --no-rdoc</c>.</summary>
+    public string? RubyGemsVersion { get; set; }
+
     protected override bool Write(LayerWriter writer)
     {
         try
@@ -28,7 +31,9 @@ public sealed class WriteBootHook : LayerTask
             var commands = Commands.Select(c => c.GetMetadata("Command") is { Length: > 0 } command ? command : c.ItemSpec).ToList();
             if (InstallStagedGems)
             {
-                commands.Insert(0, GemInstaller.BootInstallCommand(new GemInstallOptions { GemDir = GemHome!, BinDir = GemBinDir! }, GemInstaller.DefaultStagingDir));
+                var layout = GemLayouts.TryFor(RubyGemsVersion ?? "1.8.15", out var l) ? l : GemLayout.RubyGems18;
+                commands.Insert(0, GemInstaller.BootInstallCommand(new GemInstallOptions { GemDir = GemHome!, BinDir = GemBinDir!, Layout = layout },
+                    GemInstaller.DefaultStagingDir));
             }
 
             BootHook.Write(writer, Extensions, commands, PackOptions.DefaultModificationTime);

@@ -2,11 +2,12 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using Razor.Microkernel.TestSupport;
+using static Razor.Microkernel.TestSupport.GemParts;
 
 namespace Razor.Microkernel.Sdk.Tests;
 
 /// <summary>Gems and RubyGems through `dotnet build`, checked by loading them with Debian's ruby.</summary>
-public class GemTests
+public class GemTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>Builds a pure-Ruby gem with Debian's `gem build` and returns its path.</summary>
     /// <remarks><paramref name="deps"/> is any further gemspec text (dependencies, platform, extensions); the
@@ -325,7 +326,10 @@ public class GemTests
     [InlineData("absolute", "RMK3203", "/etc/evil")]
     [InlineData("symlink-out", "RMK3203", "lib/out")]
     [InlineData("hardlink-out", "RMK3203", "lib/hard")]
-    [InlineData("duplicate", "RMK3203", "lib/daemons.rb")]
+    [InlineData("duplicate-kinds", "RMK3203", "lib/daemons.rb")]
+    [InlineData("symlink-chain", "RMK3203", "lib/w2")]
+    [InlineData("binary-checksum", "RMK3202", "data.tar.gz")]
+    [InlineData("checksums-unusable", "RMK3207", "lists no digest")]
     [InlineData("checksum", "RMK3202", "data.tar.gz")]
     [InlineData("bad-gzip", "RMK3201", "data.tar.gz")]
     [InlineData("bad-yaml", "RMK3201", "metadata.gz")]
@@ -356,7 +360,31 @@ public class GemTests
             case "absolute": Tamper(gem, w => AddEntry(w, TarEntryType.RegularFile, "/etc/evil")); break;
             case "symlink-out": Tamper(gem, w => AddEntry(w, TarEntryType.SymbolicLink, "lib/out", link: "../../../../../etc/passwd")); break;
             case "hardlink-out": Tamper(gem, w => AddEntry(w, TarEntryType.HardLink, "lib/hard", link: "../../etc/shadow")); break;
-            case "duplicate": Tamper(gem, w => AddEntry(w, TarEntryType.RegularFile, "lib/daemons.rb", "module Evil; end\n")); break;
+            case "duplicate-kinds": Tamper(gem, w => AddEntry(w, TarEntryType.SymbolicLink, "./lib/daemons.rb", link: "other.rb")); break;
+            case "symlink-chain":
+                // Each link looks inside by its name; followed as the target follows them, lib/w2 is the gems folder.
+                Tamper(gem, w =>
+                {
+                    AddEntry(w, TarEntryType.SymbolicLink, "lib/d/x", link: "..");
+                    AddEntry(w, TarEntryType.SymbolicLink, "lib/w1", link: "d/x/..");
+                    AddEntry(w, TarEntryType.SymbolicLink, "lib/w2", link: "w1/..");
+                    AddEntry(w, TarEntryType.SymbolicLink, "lib/a", link: "w2/../../../../etc");
+                });
+                break;
+            case "binary-checksum":
+            {
+                // Digests as RubyGems 2.1–2.4 wrote them (!binary names and values), then the data altered.
+                var parts = Parts(File.ReadAllBytes(gem)).Where(x => x.Name != "checksums.yaml.gz").ToList();
+                var sums = ("checksums.yaml.gz", TestArchives.Gzip(Encoding.UTF8.GetBytes(ChecksumsYaml(parts, ChecksumStyle.BinaryKeysAndValues, "SHA1", "SHA512"))));
+                var altered = parts.Select(x => x.Name == "data.tar.gz" ? (x.Name, AppendToData(x.Bytes, w => AddEntry(w, TarEntryType.RegularFile, "lib/evil.rb"))) : x);
+                File.WriteAllBytes(gem, Outer([.. altered, sums]));
+                break;
+            }
+
+            case "checksums-unusable":
+                File.WriteAllBytes(gem, Outer([.. Parts(File.ReadAllBytes(gem)).Where(x => x.Name != "checksums.yaml.gz"),
+                    ("checksums.yaml.gz", TestArchives.Gzip("--- {}\n"u8.ToArray()))]));
+                break;
             case "checksum": Tamper(gem, w => AddEntry(w, TarEntryType.RegularFile, "lib/extra.rb"), keepChecksums: true); break;
             case "bad-gzip": Tamper(gem, dataGz: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5]); break;
             case "bad-yaml": Tamper(gem, metadataGz: TestArchives.Gzip(Encoding.UTF8.GetBytes("--- !ruby/object:Gem::Specification\nname: [\n"))); break;
@@ -425,4 +453,111 @@ public class GemTests
         p.Build().AssertFailureWith(code);
         Assert.False(File.Exists(p.Overlay));
     }
+    /// <summary>The shapes of real gems the SDK once refused or installed differently from `gem install` (issue 13), each
+    /// made here with `gem build` and reshaped, all in one `dotnet build`; the gem folders and bindir must match what
+    /// Debian's `gem install --local` writes for the same files, and the gemspecs load in Ruby with the metadata as
+    /// Ruby reads it.</summary>
+    [Fact]
+    public void Gems_RealWorldShapes_InstallAsDebianGemInstallsThem()
+    {
+        var p = SdkHarness.CreateProject("gemshapes");
+
+        // json_pure 1.5–2.2 (Razor's json_pure-1.6.5 among them): files listed twice, as x and ./x; the last copy wins.
+        p.Write("gemsrc/json_pure-1.6.5/tests/test_json.rb", "# first\n");
+        var json = BuildGem(p, "json_pure", "1.6.5", "s.files += ['tests/test_json.rb']");
+        File.WriteAllBytes(json, Rewrite(json, (n, b) => (n, n != "data.tar.gz" ? b : AppendToData(b, w =>
+        {
+            AddEntry(w, TarEntryType.RegularFile, "./tests/test_json.rb", "# second\n");
+            AddEntry(w, TarEntryType.RegularFile, "lib//json_pure.rb", "module JsonPure\n  VERSION = 'again'\nend\n");
+        }))));
+
+        // RubyGems 2.1–2.4 (choice-0.1.7, tilt-1.3.5 …): checksums.yaml.gz with !binary algorithm names and digests.
+        var choice = BuildGem(p, "choice", "0.1.7");
+        var choiceParts = Parts(File.ReadAllBytes(choice)).Where(x => x.Name != "checksums.yaml.gz").ToList();
+        File.WriteAllBytes(choice, Outer([.. choiceParts,
+            ("checksums.yaml.gz", TestArchives.Gzip(Encoding.UTF8.GetBytes(ChecksumsYaml(choiceParts, ChecksumStyle.BinaryKeysAndValues, "SHA1", "SHA512"))))]));
+
+        // Syck (cucumber-0.8.0, newrelic_rpm …): a literal block whose first line holds only spaces.
+        const string message = "post_install_message: |+\n  \n  (::) U P G R A D I N G (::)\n  \n  Thank you for installing cucumber.\n  \n";
+        var cucumber = BuildGem(p, "cucumber", "0.8.0");
+        File.WriteAllBytes(cucumber, Rewrite(cucumber, (n, b) => (n, n != "metadata.gz" ? b
+            : TestArchives.Gzip(Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Gunzip(b)).Replace("post_install_message:\n", message, StringComparison.Ordinal))))));
+
+        // RubyGems' bin_and_img: an executable that is a symlink.
+        p.Write("gemsrc/linked-0.1.0/lib/ext/hello", "#!/usr/bin/env ruby\nputs 'hello through the link'\n");
+        Directory.CreateDirectory(p["gemsrc/linked-0.1.0/exe"]);
+        File.CreateSymbolicLink(p["gemsrc/linked-0.1.0/exe/hello"], "../lib/ext/hello");
+        BuildGem(p, "linked", "0.1.0", "s.files += ['lib/ext/hello', 'exe/hello']\n  s.bindir = 'exe'\n  s.executables = ['hello']");
+
+        // Early gems: the specification as an uncompressed metadata entry.
+        var early = BuildGem(p, "early", "1.0.0");
+        File.WriteAllBytes(early, Rewrite(early, (n, b) => n == "metadata.gz" ? ("metadata", Gunzip(b)) : (n, b)));
+
+        // RubyGems 0.8: the pre-0.9 format (a Ruby script with the files base64-embedded), which 1.8 and 3.x still install.
+        p.Write("gems/oldie-0.1.0.gem", OldFormat("oldie", "0.1.0",
+            [("lib/oldie.rb", "module Oldie; end\n", 420), ("bin/oldie", "#!/usr/bin/env ruby\nputs 'old'\n", 493)], "bindir: bin\nexecutables:\n  - oldie\n"));
+
+        p.WithProject("<ItemGroup><Gem Include=\"gems/*.gem\" /></ItemGroup>");
+        p.Build().AssertSuccess();
+        using var root = new TempFolder("rmk-gemshapes");
+        Tool.Run("tar", "-xpzf", p.Overlay, "-C", root.Path).EnsureSuccess("tar -xzf");
+        var gemFiles = Directory.GetFiles(p["gems"], "*.gem").Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(6, gemFiles.Length);
+        var debian = root["debian"];
+        var clean = new Dictionary<string, string?> { ["HOME"] = root.Path, ["GEM_HOME"] = null, ["GEM_PATH"] = null, ["RUBYOPT"] = null };
+        Tool.Run("gem", ["install", "--local", "--install-dir", debian, "--bindir", debian + "/bin", "--ignore-dependencies", "--no-document", .. gemFiles],
+            root.Path, clean).EnsureSuccess("Debian gem install");
+        var gemHome = root["usr/local/lib/ruby/gems/1.8"];
+        Assert.Equal(GemParts.Tree(Path.Combine(debian, "gems")), GemParts.Tree(Path.Combine(gemHome, "gems")));
+        Assert.Equal(["hello", "oldie"], Directory.GetFiles(Path.Combine(debian, "bin")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["hello", "oldie"], Directory.GetFiles(root["usr/local/bin"]).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Contains("exe/hello -> ../lib/ext/hello", GemParts.Tree(Path.Combine(gemHome, "gems")));
+        Assert.Equal("# second\n", File.ReadAllText(Path.Combine(gemHome, "gems/json_pure-1.6.5/tests/test_json.rb")));
+
+        var env = new Dictionary<string, string?>(clean) { ["GEM_HOME"] = gemHome, ["GEM_PATH"] = gemHome };
+        Assert.Equal("hello through the link", Tool.Run("ruby", [root["usr/local/bin/hello"]], root.Path, env).EnsureSuccess("the symlinked executable's wrapper").StdOut.Trim());
+        const string load = "puts Gem::Specification.load(ARGV[0]).post_install_message.inspect; puts Gem::Specification.from_yaml(ARGV[1]).post_install_message.inspect";
+        var yaml = Encoding.UTF8.GetString(Gunzip(Parts(File.ReadAllBytes(cucumber)).Single(x => x.Name == "metadata.gz").Bytes));
+        var messages = Tool.Run("ruby", ["-e", load, Path.Combine(gemHome, "specifications/cucumber-0.8.0.gemspec"), yaml], root.Path, env)
+            .EnsureSuccess("gemspec load").StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, messages.Length);
+        Assert.Equal(messages[1], messages[0]); // our gemspec carries the message Ruby reads from the Syck YAML
+        Assert.Contains("U P G R A D I N G", messages[0]);
+    }
+
+    /// <summary>A gem of about a kilobyte whose metadata nests aliases ten deep (the "billion laughs"): the build
+    /// fails with a coded error, quickly and within bounded memory, and the overlay of the previous good build stays
+    /// byte-identical.</summary>
+    [Fact]
+    public void Gems_AliasBomb_FailsPromptlyWithinBoundedMemory_AndKeepsThePreviousOverlay()
+    {
+        var p = SdkHarness.CreateProject("gembomb");
+        var gem = BuildGem(p, "daemons", "1.1.8");
+        p.WithProject("<ItemGroup><Gem Include=\"gems/*.gem\" /></ItemGroup>");
+        p.Build().AssertSuccess();
+        var before = File.ReadAllBytes(p.Overlay);
+
+        var yaml = new StringBuilder("--- !ruby/object:Gem::Specification\nname: daemons\nversion: !ruby/object:Gem::Version\n  version: 1.1.8\n");
+        yaml.Append("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (var i = 1; i < 10; i++)
+        {
+            yaml.Append($"a{i}: &a{i} [").AppendJoin(", ", Enumerable.Repeat($"*a{i - 1}", 10)).Append("]\n");
+        }
+
+        yaml.Append("files: *a9\nmetadata: {? *a9 : x}\n");
+        File.WriteAllBytes(gem, Rewrite(gem, (n, b) => (n, n == "metadata.gz" ? TestArchives.Gzip(Encoding.UTF8.GetBytes(yaml.ToString())) : b)));
+        Assert.True(new FileInfo(gem).Length < 8192, $"{new FileInfo(gem).Length} bytes");
+        Assert.True(yaml.Length < 1024, $"{yaml.Length} bytes of YAML");
+
+        ProcessTreePeak? peak = null;
+        var r = p.Run(timeout: TimeSpan.FromMinutes(3), onStarted: proc => peak = ProcessTreePeak.Watch(proc));
+        peak!.Dispose();
+        Assert.DoesNotContain("[timed out]", r.Output);
+        r.AssertFailureWith("RMK3205");
+        Assert.Contains("aliases counted each time they are used", r.Output);
+        output.WriteLine($"alias bomb build: {peak.PeakBytes >> 20} MB peak over {peak.Processes} processes");
+        Assert.True(peak.PeakBytes < 300L << 20, $"the build's processes peaked at {peak.PeakBytes >> 20} MB together ({peak.Processes} processes)");
+        Assert.Equal(before, File.ReadAllBytes(p.Overlay));
+    }
 }
+

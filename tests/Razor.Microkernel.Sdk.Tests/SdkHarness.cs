@@ -269,14 +269,14 @@ public sealed class TestProject(string directory, SdkHarness.PackedSdk sdk)
 
     /// <summary>Runs `dotnet VERB` (build by default) on the project at detailed verbosity, with a binlog.</summary>
     public BuildResult Run(string verb = "build", IEnumerable<string>? extraArgs = null, IDictionary<string, string?>? environment = null,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null, Action<Process>? onStarted = null)
     {
         var n = Interlocked.Increment(ref _runs);
         var binlog = Path.Combine(Sdk.RunFolder, "binlogs", $"{Path.GetFileName(Directory)}-{n}-{verb}.binlog");
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(binlog)!);
         var args = new List<string> { verb, ProjectFile, "-nr:false", "-tl:off", "-v:d", $"-bl:{binlog}" };
         args.AddRange(extraArgs ?? []);
-        var r = SdkHarness.RunDotnet(Directory, args, environment, timeout ?? TimeSpan.FromMinutes(5), PackagesFolder);
+        var r = SdkHarness.RunDotnet(Directory, args, environment, timeout ?? TimeSpan.FromMinutes(5), PackagesFolder, onStarted);
         return new BuildResult(r.ExitCode, r.Output, binlog, Directory);
     }
 

@@ -26,6 +26,11 @@ public sealed class GemChecksumException(string gem, string entry, string algori
     public string Actual { get; } = actual;
 }
 
+/// <summary><c>checksums.yaml.gz</c> is there but cannot verify the gem: unreadable, an algorithm that cannot be
+/// checked, a part the gem does not have, or no digest at all. Nothing is ever skipped silently.</summary>
+public sealed class GemChecksumsUnusableException(string gem, string reason, Exception? inner = null)
+    : GemException(gem, "checksums.yaml.gz", reason, inner);
+
 /// <summary>A data entry would land outside the gem's folder, is duplicated, or is of a refused kind.</summary>
 public sealed class GemUnsafeEntryException(string gem, string entry, string reason)
     : GemException(gem, entry, reason);

@@ -32,6 +32,16 @@ public sealed record GemInstallOptions
 
     public string RubyGemsVersion { get; init; } = "1.8.15";
 
+    /// <summary>Which RubyGems' gem folder to write (<see cref="GemLayouts.TryFor"/> picks it from the RubyGems version).</summary>
+    public GemLayout Layout { get; init; } = GemLayout.RubyGems18;
+
+    /// <summary>RubyGems 3 layout: the target's <c>Gem::Platform.local</c>, naming the folder below <c>extensions/</c>
+    /// (32-bit x86 Linux: <c>x86-linux</c>).</summary>
+    public string ExtensionPlatform { get; init; } = "x86-linux";
+
+    /// <summary>RubyGems 3 layout: the target's <c>Gem.extension_api_version</c> (Ruby's library version, e.g. <c>3.1.0</c>).</summary>
+    public string ExtensionApiVersion { get; init; } = "3.1.0";
+
     /// <summary>Time of every entry written (seconds since the epoch); also the day written for gems without a date.</summary>
     public long ModificationTime { get; init; }
 
@@ -50,7 +60,9 @@ public sealed record InstalledGem(GemSpecification Specification, string GemFold
 /// <summary>
 /// Installs gems into a layer exactly as <c>gem install --local --install-dir GEMDIR --bindir BINDIR</c> of
 /// RubyGems 1.8 would: <c>gems/FULLNAME/</c>, <c>specifications/FULLNAME.gemspec</c>, <c>cache/FULLNAME.gem</c>,
-/// an empty <c>doc/</c>, and a wrapper per executable. Everything is read and checked before anything is written.
+/// an empty <c>doc/</c>, and a wrapper per executable — or, with <see cref="GemLayout.RubyGems3"/>, as RubyGems 3.3's
+/// would (its folders, specification form, wrappers, plugin loaders and extension folders; see <see cref="RubyGems3Layout"/>).
+/// Everything is read and checked before anything is written.
 /// </summary>
 public static partial class GemInstaller
 {
@@ -100,7 +112,9 @@ public static partial class GemInstaller
     {
         ArgumentNullException.ThrowIfNull(options);
         var binDir = ImagePath.Normalize(options.BinDir);
-        return $"(cd /{ImagePath.Normalize(stagingDir)} && /{ImagePath.Combine(binDir, "gem")} install --local --no-ri --no-rdoc " +
+        // RubyGems 2.0 replaced --no-ri --no-rdoc by --no-document, and 3.0 dropped the old options.
+        var noDocs = options.Layout == GemLayout.RubyGems18 ? "--no-ri --no-rdoc" : "--no-document";
+        return $"(cd /{ImagePath.Normalize(stagingDir)} && /{ImagePath.Combine(binDir, "gem")} install --local {noDocs} " +
                $"--install-dir /{ImagePath.Normalize(options.GemDir)} --bindir /{binDir} *.gem)";
     }
 
@@ -120,6 +134,10 @@ public static partial class GemInstaller
             var package = GemPackage.Read(new MemoryStream(bytes, writable: false), source.DisplayName, options.Limits, cancellationToken);
             var spec = package.Specification;
             CheckInstallable(source, package, rubyVersion, rubyGemsVersion);
+            if (options.Layout == GemLayout.RubyGems3 && RubyGems3Layout.Refusal(spec) is { } why)
+            {
+                throw new GemUnsupportedException(source.DisplayName, null, $"{spec.FullName} {why}, which RubyGems 3 refuses to install");
+            }
             if (!fullNames.TryAdd(spec.FullName, source.DisplayName))
             {
                 throw new GemUnsupportedException(source.DisplayName, null, $"{spec.FullName} is also given by '{fullNames[spec.FullName]}'");
@@ -142,7 +160,7 @@ public static partial class GemInstaller
         var binDir = ImagePath.Normalize(options.BinDir);
         var dirAttrs = new EntryAttributes(DirMode, options.Owner, options.ModificationTime);
         layer.AddDirectory(gemDir, dirAttrs);
-        foreach (var sub in new[] { "cache", "doc", "gems", "specifications" })
+        foreach (var sub in options.Layout == GemLayout.RubyGems3 ? RubyGems3Layout.Subdirectories : ["cache", "doc", "gems", "specifications"])
         {
             layer.AddDirectory(ImagePath.Combine(gemDir, sub), dirAttrs);
         }
@@ -158,6 +176,11 @@ public static partial class GemInstaller
         }
 
         var today = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(options.ModificationTime).UtcDateTime);
+        if (options.Layout == GemLayout.RubyGems3)
+        {
+            WritePlugins(loaded.Select(l => l.Package).ToList(), layer, options, gemDir);
+        }
+
         var result = new List<InstalledGem>();
         for (var i = 0; i < loaded.Count; i++)
         {
@@ -273,11 +296,16 @@ public static partial class GemInstaller
         var dirAttrs = new EntryAttributes(DirMode, options.Owner, options.ModificationTime);
         var mtime = options.ModificationTime;
 
-        // Executables get +x (Gem::Installer#generate_bin).
+        // Executables get +x (Gem::Installer#generate_bin): the file each names, its folders resolved through links;
+        // an executable that is itself a symlink changes nothing (FileUtils.chmod leaves a symlink alone on Linux).
         var exePaths = new HashSet<string>(StringComparer.Ordinal);
         foreach (var exe in spec.Executables)
         {
-            exePaths.Add(ExecutablePath(spec, exe));
+            var exePath = ExecutablePath(spec, exe, options.Layout);
+            if (!package.IsSymlink(exePath) && package.FindFile(exePath) is { } file)
+            {
+                exePaths.Add(file.Path);
+            }
         }
 
         // Prebuilt extensions land in the first require path.
@@ -350,34 +378,140 @@ public static partial class GemInstaller
             layer.AddFile(ImagePath.Combine(folder, path), new EntryAttributes(mode, options.Owner, mtime), s, s.Length);
         }
 
+        if (options.Layout == GemLayout.RubyGems3 && source.PrebuiltExtensions is { } built)
+        {
+            WriteExtensionDir(built, spec, layer, options, gemDir);
+        }
+
         // Wrappers.
         var wrappers = new List<string>();
-        var files = package.DataEntries.Where(e => e.Type == GemDataEntryType.File).ToDictionary(e => e.Path, StringComparer.Ordinal);
         foreach (var exe in spec.Executables.Distinct(StringComparer.Ordinal))
         {
-            if (!ownsWrapper(exe) || !files.TryGetValue(ExecutablePath(spec, exe), out var exeEntry))
+            // A symlinked executable (exe/hello -> ../lib/ext/hello) is wrapped like any other: RubyGems reads it
+            // through the link.
+            if (!ownsWrapper(exe) || package.FindFile(ExecutablePath(spec, exe, options.Layout)) is not { } exeEntry)
             {
                 continue; // RubyGems warns "Where did … go??" and writes no wrapper
             }
 
             var wrapper = ImagePath.Combine(binDir, exe);
-            var text = AppScriptText(spec.Name, exe, Shebang(exeEntry.Content, options.RubyPath));
+            var text = options.Layout == GemLayout.RubyGems3
+                ? RubyGems3Layout.AppScriptText(spec.Name, exe, RubyGems3Layout.Shebang(exeEntry.Content, options.RubyPath))
+                : AppScriptText(spec.Name, exe, Shebang(exeEntry.Content, options.RubyPath));
             layer.AddFile(wrapper, new EntryAttributes(DirMode, options.Owner, mtime), Encoding.UTF8.GetBytes(text));
             wrappers.Add(wrapper);
         }
 
         var specFile = ImagePath.Combine(gemDir, $"specifications/{fullName}.gemspec");
-        layer.AddFile(specFile, new EntryAttributes(FileMode, options.Owner, mtime),
-            Encoding.UTF8.GetBytes(GemspecWriter.ToRubyForCache(spec, options.RubyGemsVersion, today)));
+        layer.AddFile(specFile, new EntryAttributes(FileMode, options.Owner, mtime), Encoding.UTF8.GetBytes(options.Layout == GemLayout.RubyGems3
+            ? GemspecWriter3.ToRubyForCache(spec, package.MetadataYaml, options.RubyGemsVersion, today)
+            : GemspecWriter.ToRubyForCache(spec, options.RubyGemsVersion, today)));
         var cacheFile = ImagePath.Combine(gemDir, $"cache/{fullName}.gem");
         layer.AddFile(cacheFile, new EntryAttributes(FileMode, options.Owner, mtime), bytes);
         return new InstalledGem(spec, folder, specFile, cacheFile, wrappers);
     }
 
-    private static string ExecutablePath(GemSpecification spec, string exe)
+    /// <summary>The executable's path in the gem. RubyGems 3 loads a missing bindir as its default, <c>bin</c>;
+    /// RubyGems 1.8 kept it nil and took the name as it is.</summary>
+    private static string ExecutablePath(GemSpecification spec, string exe, GemLayout layout)
     {
-        var joined = spec.BinDir is { Length: > 0 } b ? b.TrimEnd('/') + "/" + exe : exe;
+        var bindir = spec.BinDir ?? (layout == GemLayout.RubyGems3 ? "bin" : null);
+        var joined = bindir is { Length: > 0 } b ? b.TrimEnd('/') + "/" + exe : exe;
         return ImagePath.TryNormalize(joined, out var p, out _) ? p : exe;
+    }
+
+    /// <summary>
+    /// RubyGems 3's plugin loaders (<c>generate_plugins</c>): <c>plugins/NAME_plugin.rb</c> (or <c>.so</c>, or no
+    /// suffix) for each <c>rubygems_plugin</c> file in a gem's require paths, as sequential installs in item order
+    /// leave them: a gem regenerates its name's loaders unless a newer version of it was installed before, and a gem
+    /// without plugins removes them.
+    /// </summary>
+    private static void WritePlugins(IReadOnlyList<GemPackage> packages, LayerWriter layer, GemInstallOptions options, string gemDir)
+    {
+        var loaders = new SortedDictionary<string, (string Name, string Text)>(StringComparer.Ordinal);
+        var installed = new Dictionary<string, GemVersion>(StringComparer.Ordinal); // name -> latest so far
+        foreach (var package in packages)
+        {
+            var spec = package.Specification;
+            if (installed.TryGetValue(spec.Name, out var latest) && latest > spec.Version)
+            {
+                continue;
+            }
+
+            var plugins = FindPlugins(package);
+            if (plugins.Count == 0)
+            {
+                foreach (var key in loaders.Keys.Where(k => loaders[k].Name == spec.Name).ToList())
+                {
+                    loaders.Remove(key);
+                }
+            }
+
+            foreach (var plugin in plugins)
+            {
+                loaders[RubyGems3Layout.PluginFileName(spec.Name, plugin)] = (spec.Name, RubyGems3Layout.PluginText(spec.FullName, plugin));
+            }
+
+            installed[spec.Name] = latest is not null && latest > spec.Version ? latest : spec.Version;
+        }
+
+        foreach (var (file, (_, text)) in loaders)
+        {
+            layer.AddFile(ImagePath.Combine(gemDir, "plugins/" + file), new EntryAttributes(FileMode, options.Owner, options.ModificationTime),
+                Encoding.UTF8.GetBytes(text));
+        }
+    }
+
+    /// <summary><c>spec.plugins</c>: the <c>rubygems_plugin</c> files of every require path, in glob order.</summary>
+    private static List<string> FindPlugins(GemPackage package)
+    {
+        var paths = package.DataEntries.Where(e => e.Type is GemDataEntryType.File or GemDataEntryType.Symlink or GemDataEntryType.HardLink)
+            .Select(e => e.Path).ToHashSet(StringComparer.Ordinal);
+        var found = new List<string>();
+        foreach (var requirePath in package.Specification.RequirePaths)
+        {
+            foreach (var name in RubyGems3Layout.PluginNames)
+            {
+                if (ImagePath.TryNormalize(requirePath + "/" + name, out var p, out _) && paths.Contains(p) && !found.Contains(p))
+                {
+                    found.Add(p);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>RubyGems 3 also keeps built extensions in <c>extensions/PLATFORM/API/FULLNAME/</c> (first in the
+    /// gem's load path) with <c>gem.build_complete</c>, without which it refuses to activate the gem.</summary>
+    private static void WriteExtensionDir(string built, GemSpecification spec, LayerWriter layer, GemInstallOptions options, string gemDir)
+    {
+        var dirAttrs = new EntryAttributes(DirMode, options.Owner, options.ModificationTime);
+        var extensionDir = ImagePath.Combine(gemDir, RubyGems3Layout.ExtensionDir(options.ExtensionPlatform, options.ExtensionApiVersion, spec.FullName));
+        var made = new HashSet<string>(StringComparer.Ordinal) { ImagePath.Combine(gemDir, "extensions") };
+        void Dir(string path)
+        {
+            if (path.Length == 0 || made.Contains(path))
+            {
+                return;
+            }
+
+            Dir(ImagePath.Parent(path));
+            layer.AddDirectory(path, dirAttrs);
+            made.Add(path);
+        }
+
+        Dir(extensionDir);
+        foreach (var file in Directory.EnumerateFiles(built, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var target = ImagePath.Combine(extensionDir, Path.GetRelativePath(built, file).Replace('\\', '/'));
+            Dir(ImagePath.Parent(target));
+            var mode = OperatingSystem.IsWindows() ? 0x1ED : (int)File.GetUnixFileMode(file) & 0x1FF;
+            using var s = File.OpenRead(file);
+            layer.AddFile(target, new EntryAttributes(mode, options.Owner, options.ModificationTime), s, s.Length);
+        }
+
+        layer.AddFile(ImagePath.Combine(extensionDir, RubyGems3Layout.BuildCompleteFile), new EntryAttributes(FileMode, options.Owner, options.ModificationTime), []);
     }
 
     /// <summary><c>Gem::Installer#shebang</c> of 1.8 (no env shebang): the target ruby, keeping the first option

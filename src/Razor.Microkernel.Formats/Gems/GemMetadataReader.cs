@@ -2,14 +2,15 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Razor.Microkernel.Formats.Gems;
 
 /// <summary>
 /// Reads the YAML of a <c>Gem::Specification</c> in every dialect found in the wild (Psych, Syck, modern,
-/// <c>!binary</c> values, anchors and aliases). Tags are never trusted for types: each field is read by its
-/// name and shape, as RubyGems' own loaders effectively do.
+/// <c>!binary</c> values, anchors and aliases) that Ruby's loaders read (<see cref="RubyYaml"/>). Tags are never
+/// trusted for types: each field is read by its name and shape, as RubyGems' own loaders effectively do. Aliases
+/// are shared in the tree; every visit of one counts against <see cref="GemReadOptions.MaxMetadataNodes"/> and
+/// <see cref="GemReadOptions.MaxMetadataChars"/>, so nested aliases cannot expand into more than that.
 /// </summary>
 public static partial class GemMetadataReader
 {
@@ -19,38 +20,37 @@ public static partial class GemMetadataReader
         "rdoc_options", "require_paths", "requirements", "test_files",
     };
 
-    /// <summary>Parses the YAML of a specification. <paramref name="gem"/> names the gem in errors.</summary>
-    public static GemSpecification Parse(string yaml, string gem = "metadata")
+    /// <summary>Parses the YAML of a specification. <paramref name="gem"/> names the gem in errors,
+    /// <paramref name="entry"/> the part it came from (<c>metadata.gz</c>, or <c>metadata</c> in early gems).</summary>
+    public static GemSpecification Parse(string yaml, string gem = "metadata", GemReadOptions? limits = null, string entry = "metadata.gz")
     {
-        YamlMappingNode root;
+        ArgumentNullException.ThrowIfNull(yaml);
+        limits ??= GemReadOptions.Default;
+        RubyYamlMapping root;
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(NormalizeInput(yaml)));
-            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode m)
-            {
-                throw new GemFormatException(gem, "metadata.gz", "the YAML is not a Gem::Specification mapping");
-            }
-
-            root = m;
+            root = RubyYaml.Load(NormalizeInput(yaml)) as RubyYamlMapping
+                   ?? throw new GemFormatException(gem, entry, "the YAML is not a Gem::Specification mapping");
         }
         catch (YamlException e)
         {
-            throw new GemFormatException(gem, "metadata.gz", $"the YAML cannot be read: {e.Message}", e);
+            throw new GemFormatException(gem, entry, $"the YAML cannot be read: {e.Message}", e);
         }
 
+        var budget = new RubyYamlBudget(limits.MaxMetadataNodes, limits.MaxMetadataChars);
         var attributes = new Dictionary<string, object?>(StringComparer.Ordinal);
-        foreach (var (keyNode, valueNode) in root.Children)
+        foreach (var (keyNode, valueNode) in root.Pairs)
         {
-            if (keyNode is not YamlScalarNode { Value: { } rawKey } keyScalar)
+            if (keyNode is not RubyYamlScalar { Value: var rawKey } keyScalar)
             {
                 continue;
             }
 
-            var key = IsBinary(keyScalar) ? DecodeBinary(rawKey) as string ?? rawKey : rawKey;
-
+            var key = rawKey;
             try
             {
+                key = IsBinary(keyScalar) ? DecodeBinary(rawKey) as string ?? rawKey : rawKey;
+                Spend(budget, valueNode, gem, entry);
                 attributes[key] = key switch
                 {
                     "name" => ScalarText(valueNode),
@@ -65,7 +65,7 @@ public static partial class GemMetadataReader
             }
             catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException or OverflowException)
             {
-                throw new GemFormatException(gem, "metadata.gz", $"'{key}': {e.Message}", e);
+                throw new GemFormatException(gem, entry, $"'{key}': {e.Message}", e);
             }
         }
 
@@ -128,21 +128,51 @@ public static partial class GemMetadataReader
         => n.Length > 0 && n != "." && n != ".." && !n.Contains('/', StringComparison.Ordinal) && !n.Contains('\\', StringComparison.Ordinal)
            && !n.Any(char.IsControl);
 
-    private static bool IsBinary(YamlNode node) => TagText(node) is "!binary" or "tag:yaml.org,2002:binary";
+    internal static bool IsBinary(RubyYamlNode node) => node.Tag is "!binary" or "tag:yaml.org,2002:binary";
 
-    private static string TagText(YamlNode node) => node.Tag.IsEmpty || node.Tag.IsNonSpecific ? string.Empty : node.Tag.Value;
+    /// <summary>Counts a value's nodes (an aliased node once per place it is used, as the readers below visit it)
+    /// against the budget before it is read.</summary>
+    private static void Spend(RubyYamlBudget budget, RubyYamlNode node, string gem, string entry)
+    {
+        if (!budget.TryVisit(node))
+        {
+            var (limit, value, max) = budget.Nodes > budget.MaxNodes
+                ? ("YAML nodes (aliases counted each time they are used)", budget.Nodes, budget.MaxNodes)
+                : ("YAML text (aliases counted each time they are used)", budget.ScalarChars, budget.MaxScalarChars);
+            throw new GemLimitException(gem, entry, limit, value, max);
+        }
 
-    private static string? ScalarText(YamlNode node)
+        switch (node)
+        {
+            case RubyYamlSequence q:
+                foreach (var item in q.Items)
+                {
+                    Spend(budget, item, gem, entry);
+                }
+
+                break;
+            case RubyYamlMapping m:
+                foreach (var (k, v) in m.Pairs)
+                {
+                    Spend(budget, k, gem, entry);
+                    Spend(budget, v, gem, entry);
+                }
+
+                break;
+        }
+    }
+
+    private static string? ScalarText(RubyYamlNode node)
     {
         switch (node)
         {
-            case YamlScalarNode s when IsBinary(s):
-                return DecodeBinary(s.Value ?? string.Empty) as string
+            case RubyYamlScalar s when IsBinary(s):
+                return DecodeBinary(s.Value) as string
                        ?? throw new FormatException("a !binary value is not UTF-8 text");
-            case YamlScalarNode s when s.Style is ScalarStyle.Plain && IsNull(s.Value):
+            case RubyYamlScalar s when s.Style is ScalarStyle.Plain && IsNull(s.Value):
                 return null;
-            case YamlScalarNode s:
-                return s.Value ?? string.Empty;
+            case RubyYamlScalar s:
+                return s.Value;
             default:
                 throw new FormatException("a text value was expected");
         }
@@ -174,22 +204,25 @@ public static partial class GemMetadataReader
     private static bool IsNull(string? v) => v is null or "" or "~" or "null" or "Null" or "NULL";
 
     /// <summary>A generic value: string, long, bool, null, list, symbol, or a hash.</summary>
-    private static object? ReadValue(YamlNode node)
+    private static object? ReadValue(RubyYamlNode node)
     {
         switch (node)
         {
-            case YamlScalarNode s when IsBinary(s):
-                return DecodeBinary(s.Value ?? string.Empty);
-            case YamlScalarNode s when s.Style is ScalarStyle.Plain && (s.Tag.IsEmpty || s.Tag.IsNonSpecific):
-                return ResolvePlain(s.Value ?? string.Empty);
-            case YamlScalarNode s when TagText(s) is "!ruby/sym" or "!ruby/symbol":
-                return new RubySymbol(s.Value ?? string.Empty);
-            case YamlScalarNode s:
-                return s.Value ?? string.Empty;
-            case YamlSequenceNode q:
-                return q.Children.Select(ReadValue).ToList();
-            case YamlMappingNode m:
-                return new RubyHash(m.Children.Select(p => new KeyValuePair<object?, object?>(ReadValue(p.Key), ReadValue(p.Value))).ToList());
+            case RubyYamlScalar s when IsBinary(s):
+                // Psych loads !binary as an ASCII-8BIT string, which RubyGems 3 dumps byte by byte even when the
+                // bytes are UTF-8; only pure ASCII reads the same either way.
+                var value = DecodeBinary(s.Value);
+                return value is string text && !Ascii.IsValid(text) ? new RubyBytes(Encoding.UTF8.GetBytes(text)) : value;
+            case RubyYamlScalar { IsPlain: true } s:
+                return ResolvePlain(s.Value);
+            case RubyYamlScalar s when s.Tag is "!ruby/sym" or "!ruby/symbol":
+                return new RubySymbol(s.Value);
+            case RubyYamlScalar s:
+                return s.Value;
+            case RubyYamlSequence q:
+                return q.Items.Select(ReadValue).ToList();
+            case RubyYamlMapping m:
+                return new RubyHash(m.Pairs.Select(p => new KeyValuePair<object?, object?>(ReadValue(p.Key), ReadValue(p.Value))).ToList());
             default:
                 return null;
         }
@@ -223,12 +256,12 @@ public static partial class GemMetadataReader
         return v;
     }
 
-    private static GemVersion ReadVersion(YamlNode node)
+    private static GemVersion ReadVersion(RubyYamlNode node)
     {
         string? text = node switch
         {
-            YamlScalarNode => ScalarText(node),
-            YamlMappingNode m => VersionTextOf(m),
+            RubyYamlScalar => ScalarText(node),
+            RubyYamlMapping m => VersionTextOf(m),
             _ => null,
         };
         if (text is null || !GemVersion.TryParse(text, out var v))
@@ -239,7 +272,7 @@ public static partial class GemMetadataReader
         return v;
     }
 
-    private static string? VersionTextOf(YamlMappingNode m)
+    private static string? VersionTextOf(RubyYamlMapping m)
     {
         if (Child(m, "version") is { } vn && ScalarTextOrNull(vn) is { } t)
         {
@@ -248,36 +281,25 @@ public static partial class GemMetadataReader
 
         // Syck-era objects may carry only their segments (or ints).
         var seg = Child(m, "segments") ?? Child(m, "ints");
-        if (seg is YamlSequenceNode q)
+        if (seg is RubyYamlSequence q)
         {
-            return string.Join('.', q.Children.Select(c => ScalarText(c)));
+            return string.Join('.', q.Items.Select(c => ScalarText(c)));
         }
 
         return null;
     }
 
-    private static string? ScalarTextOrNull(YamlNode n) => n is YamlScalarNode ? ScalarText(n) : null;
+    private static string? ScalarTextOrNull(RubyYamlNode n) => n is RubyYamlScalar ? ScalarText(n) : null;
 
-    private static YamlNode? Child(YamlMappingNode m, string key)
-    {
-        foreach (var (k, v) in m.Children)
-        {
-            if (k is YamlScalarNode { Value: { } kv } && kv == key)
-            {
-                return v;
-            }
-        }
+    private static RubyYamlNode? Child(RubyYamlMapping m, string key) => m[key];
 
-        return null;
-    }
-
-    private static string? ReadPlatform(YamlNode node)
+    private static string? ReadPlatform(RubyYamlNode node)
     {
         switch (node)
         {
-            case YamlScalarNode:
+            case RubyYamlScalar:
                 return ScalarText(node);
-            case YamlMappingNode m:
+            case RubyYamlMapping m:
                 // A Gem::Platform object: cpu, os, version.
                 var parts = new[] { "cpu", "os", "version" }.Select(k => Child(m, k) is { } n ? ScalarTextOrNull(n) : null).Where(s => !string.IsNullOrEmpty(s));
                 return string.Join('-', parts);
@@ -286,29 +308,29 @@ public static partial class GemMetadataReader
         }
     }
 
-    private static GemRequirement? ReadRequirement(YamlNode node)
+    private static GemRequirement? ReadRequirement(RubyYamlNode node)
     {
         switch (node)
         {
-            case YamlScalarNode:
+            case RubyYamlScalar:
                 var t = ScalarText(node);
                 return t is null ? null : GemRequirement.Create(t.Split(',').Select(x => x.Trim()));
-            case YamlSequenceNode q:
-                return GemRequirement.Create(q.Children.Select(c => ScalarText(c) ?? ">= 0"));
-            case YamlMappingNode m:
-                if (Child(m, "requirements") is not YamlSequenceNode reqs)
+            case RubyYamlSequence q:
+                return GemRequirement.Create(q.Items.Select(c => ScalarText(c) ?? ">= 0"));
+            case RubyYamlMapping m:
+                if (Child(m, "requirements") is not RubyYamlSequence reqs)
                 {
                     return GemRequirement.Default;
                 }
 
                 var constraints = new List<GemConstraint>();
-                foreach (var r in reqs.Children)
+                foreach (var r in reqs.Items)
                 {
-                    if (r is YamlSequenceNode { Children.Count: 2 } pair)
+                    if (r is RubyYamlSequence { Items.Count: 2 } pair)
                     {
-                        constraints.Add(new GemConstraint(ReadOperator(pair.Children[0]), ReadVersion(pair.Children[1])));
+                        constraints.Add(new GemConstraint(ReadOperator(pair.Items[0]), ReadVersion(pair.Items[1])));
                     }
-                    else if (r is YamlScalarNode)
+                    else if (r is RubyYamlScalar)
                     {
                         constraints.Add(GemRequirement.ParseConstraint(ScalarText(r) ?? ">= 0"));
                     }
@@ -324,10 +346,10 @@ public static partial class GemMetadataReader
         }
     }
 
-    private static string ReadOperator(YamlNode node)
+    private static string ReadOperator(RubyYamlNode node)
     {
         // Syck loads an unquoted '=' as YAML::DefaultKey; dumped again it becomes an object or a mapping.
-        if (node is not YamlScalarNode)
+        if (node is not RubyYamlScalar)
         {
             return "=";
         }
@@ -341,17 +363,17 @@ public static partial class GemMetadataReader
         return GemRequirement.IsOperator(op) ? op : throw new FormatException($"'{op}' is not a requirement operator");
     }
 
-    private static List<object?> ReadDependencies(YamlNode node)
+    private static List<object?> ReadDependencies(RubyYamlNode node)
     {
         var result = new List<object?>();
-        if (node is not YamlSequenceNode q)
+        if (node is not RubyYamlSequence q)
         {
-            return node is YamlScalarNode s && IsNull(s.Value) ? result : throw new FormatException("dependencies are not a list");
+            return node is RubyYamlScalar s && IsNull(s.Value) ? result : throw new FormatException("dependencies are not a list");
         }
 
-        foreach (var d in q.Children)
+        foreach (var d in q.Items)
         {
-            if (d is not YamlMappingNode m)
+            if (d is not RubyYamlMapping m)
             {
                 throw new FormatException("a dependency is not a mapping");
             }
@@ -373,7 +395,7 @@ public static partial class GemMetadataReader
     }
 
     /// <summary>A date as Ruby would hold it: a UTC calendar day (times with an offset are moved to UTC first).</summary>
-    private static object? ReadDate(YamlNode node)
+    private static object? ReadDate(RubyYamlNode node)
     {
         var text = ScalarTextOrNull(node);
         if (text is null)
@@ -384,7 +406,7 @@ public static partial class GemMetadataReader
         var m = DateRegex().Match(text.Trim());
         if (!m.Success)
         {
-            return node is YamlScalarNode { Style: ScalarStyle.Plain } ? text : (object)text;
+            return node is RubyYamlScalar { Style: ScalarStyle.Plain } ? text : (object)text;
         }
 
         int G(int i) => int.Parse(m.Groups[i].Value, CultureInfo.InvariantCulture);

@@ -18,8 +18,15 @@ public sealed record GemReadOptions
     /// <summary>Largest compressed part (metadata.gz, data.tar.gz …) of the outer tar.</summary>
     public long MaxPartBytes { get; init; } = 1L << 30;
 
-    /// <summary>Largest decompressed metadata YAML.</summary>
+    /// <summary>Largest decompressed metadata YAML (and checksums.yaml).</summary>
     public long MaxMetadataBytes { get; init; } = 16L << 20;
+
+    /// <summary>Most YAML values the metadata may hold, an aliased value counted once for every place that uses it
+    /// (a billion-laughs alias bomb is refused here). Real metadata holds a few thousand.</summary>
+    public long MaxMetadataNodes { get; init; } = 1L << 18;
+
+    /// <summary>Most characters of YAML text the metadata may hold, aliased text counted once per use.</summary>
+    public long MaxMetadataChars { get; init; } = 4L << 20;
 
     /// <summary>Largest single data entry.</summary>
     public long MaxEntryBytes { get; init; } = 512L << 20;
@@ -43,41 +50,61 @@ public enum GemDataEntryType
 public sealed record GemDataEntry(string Path, GemDataEntryType Type, int Mode, byte[] Content, string LinkTarget);
 
 /// <summary>
-/// A .gem read and checked: the outer ustar, <c>metadata.gz</c> (gzipped YAML specification),
-/// <c>data.tar.gz</c>, and <c>checksums.yaml.gz</c> when present (every digest it lists is verified).
-/// Data entries that would escape the gem's folder, duplicates, devices and oversized entries are refused.
+/// A .gem read and checked as RubyGems reads it: the outer ustar with <c>metadata.gz</c> (gzipped YAML
+/// specification; the uncompressed <c>metadata</c> of early gems is read too, the later of the two winning as in
+/// RubyGems), <c>data.tar.gz</c>, and <c>checksums.yaml.gz</c> when present (every digest it lists is verified);
+/// or a gem of the pre-0.9 format (<see cref="GemOldFormat"/>).
+/// The data entries are those the gem's folder holds once they are all written (<see cref="GemDataTree"/>);
+/// entries that would escape the gem's folder, devices and oversized entries are refused.
 /// </summary>
 public sealed class GemPackage
 {
-    private GemPackage(GemSpecification spec, string metadataYaml, IReadOnlyList<GemDataEntry> data, bool hadChecksums)
+    private readonly GemDataTree _tree;
+
+    private GemPackage(GemSpecification spec, string metadataYaml, GemDataTree tree, int verifiedDigests)
     {
         Specification = spec;
         MetadataYaml = metadataYaml;
-        DataEntries = data;
-        HasChecksums = hadChecksums;
+        _tree = tree;
+        DataEntries = tree.Entries;
+        VerifiedDigests = verifiedDigests;
     }
 
     public GemSpecification Specification { get; }
 
     public string MetadataYaml { get; }
 
+    /// <summary>The entries of the gem's folder, each path once (its last copy), in the order paths first appear.</summary>
     public IReadOnlyList<GemDataEntry> DataEntries { get; }
 
-    /// <summary>True when the gem carried checksums.yaml.gz (and they matched).</summary>
-    public bool HasChecksums { get; }
+    /// <summary>True when the gem carried checksums.yaml.gz (and every digest in it matched).</summary>
+    public bool HasChecksums => VerifiedDigests > 0;
+
+    /// <summary>How many digests of checksums.yaml.gz were verified (0 without the file).</summary>
+    public int VerifiedDigests { get; }
+
+    /// <summary>The regular file that <paramref name="path"/> (relative to the gem's folder) names once installed,
+    /// following symlinks inside the gem as the target will; null when it names nothing, a folder, or leads out.</summary>
+    public GemDataEntry? FindFile(string path) => GemDataTree.Lexical(path) is { Length: > 0 } p ? _tree.FindFile(p) : null;
+
+    /// <summary>True when <paramref name="path"/> (its folders resolved through links) is a symlink of the gem.</summary>
+    public bool IsSymlink(string path) => GemDataTree.Lexical(path) is { Length: > 0 } p && _tree.IsSymlink(p);
 
     /// <summary>Reads a .gem. <paramref name="gemName"/> names the gem in errors (a file name or URL).</summary>
     public static GemPackage Read(Stream gem, string gemName = "gem", GemReadOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gem);
         options ??= GemReadOptions.Default;
-        var parts = ReadOuter(gem, gemName, options);
-        if (!parts.TryGetValue("metadata.gz", out var metadataGz))
+        var (parts, metadataEntry, oldGem) = ReadOuter(gem, gemName, options);
+        if (oldGem is not null)
         {
-            var reason = parts.ContainsKey("metadata")
-                ? "has an uncompressed 'metadata' entry (RubyGems 0.9 pre-release format), which is not supported"
-                : "has no metadata.gz";
-            throw new GemFormatException(gemName, null, reason);
+            var (oldYaml, oldData) = GemOldFormat.Read(oldGem, gemName, options, cancellationToken);
+            return new GemPackage(GemMetadataReader.Parse(oldYaml, gemName, options, GemOldFormat.SpecificationEntry), oldYaml, oldData, 0);
+        }
+
+        if (metadataEntry is null)
+        {
+            throw new GemFormatException(gemName, null, "has no metadata.gz");
         }
 
         if (!parts.TryGetValue("data.tar.gz", out var dataGz))
@@ -85,13 +112,18 @@ public sealed class GemPackage
             throw new GemFormatException(gemName, null, "has no data.tar.gz");
         }
 
-        var hasChecksums = parts.TryGetValue("checksums.yaml.gz", out var checksumsGz);
-        if (hasChecksums)
+        var verified = 0;
+        if (parts.TryGetValue("checksums.yaml.gz", out var checksumsGz))
         {
-            VerifyChecksums(gemName, Gunzip(gemName, "checksums.yaml.gz", checksumsGz!, options.MaxMetadataBytes), parts, cancellationToken);
+            var checksums = Gunzip(gemName, "checksums.yaml.gz", checksumsGz, options.MaxMetadataBytes);
+            verified = GemChecksums.Verify(gemName, new UTF8Encoding(false, false).GetString(checksums), parts, options, cancellationToken);
         }
 
-        var yamlBytes = Gunzip(gemName, "metadata.gz", metadataGz, options.MaxMetadataBytes);
+        var yamlBytes = metadataEntry == "metadata"
+            ? parts["metadata"].Length <= options.MaxMetadataBytes
+                ? parts["metadata"]
+                : throw new GemLimitException(gemName, "metadata", "size", parts["metadata"].Length, options.MaxMetadataBytes)
+            : Gunzip(gemName, "metadata.gz", parts["metadata.gz"], options.MaxMetadataBytes);
         string yaml;
         try
         {
@@ -99,30 +131,47 @@ public sealed class GemPackage
         }
         catch (DecoderFallbackException e)
         {
-            throw new GemFormatException(gemName, "metadata.gz", "the YAML is not UTF-8", e);
+            throw new GemFormatException(gemName, metadataEntry, "the YAML is not UTF-8", e);
         }
 
-        var spec = GemMetadataReader.Parse(yaml, gemName);
+        var spec = GemMetadataReader.Parse(yaml, gemName, options, metadataEntry);
         var data = ReadData(gemName, dataGz, options, cancellationToken);
-        return new GemPackage(spec, yaml, data, hasChecksums);
+        return new GemPackage(spec, yaml, data, verified);
     }
 
-    private static Dictionary<string, byte[]> ReadOuter(Stream gem, string gemName, GemReadOptions options)
+    /// <summary>The parts of the outer tar, and which metadata entry RubyGems would use (the later of
+    /// <c>metadata</c> and <c>metadata.gz</c>; null when there is neither); or, for a gem of the pre-0.9 format, all
+    /// its bytes.</summary>
+    private static (Dictionary<string, byte[]> Parts, string? Metadata, byte[]? OldGem) ReadOuter(Stream gem, string gemName, GemReadOptions options)
     {
         var parts = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        string? metadata = null;
         var head = new byte[512];
         var buffered = gem.CanSeek ? gem : new BufferedStream(gem, 1 << 16);
         var start = buffered.CanSeek ? buffered.Position : 0;
         var n = buffered.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (n < 512 || (!head.AsSpan(257, 5).SequenceEqual("ustar"u8) && !LooksLikeV7Tar(head)))
+        if (GemOldFormat.Matches(head.AsSpan(0, n)))
         {
-            var text = Encoding.ASCII.GetString(head, 0, n);
-            if (text.Contains("MD5SUM", StringComparison.Ordinal) || text.StartsWith("# !/usr/bin/env ruby", StringComparison.Ordinal))
+            using var all = new MemoryStream();
+            all.Write(head, 0, n);
+            var buffer = new byte[81920];
+            int read;
+            while ((read = buffered.Read(buffer)) > 0)
             {
-                throw new GemFormatException(gemName, null, "is a pre-0.9 gem (a Ruby script with embedded YAML), which is not supported");
+                if (all.Length + read > options.MaxPartBytes)
+                {
+                    throw new GemLimitException(gemName, null, "gem size", all.Length + read, options.MaxPartBytes);
+                }
+
+                all.Write(buffer, 0, read);
             }
 
-            throw new GemFormatException(gemName, null, "is not a tar archive");
+            return (parts, null, all.ToArray());
+        }
+
+        if (n < 512 || (!head.AsSpan(257, 5).SequenceEqual("ustar"u8) && !LooksLikeV7Tar(head)))
+        {
+            throw new GemFormatException(gemName, null, "is not a tar archive, nor a pre-0.9 gem (whose first line holds its MD5SUM)");
         }
 
         Stream source;
@@ -163,13 +212,11 @@ public sealed class GemPackage
                     throw new GemUnsafeEntryException(gemName, name, "the gem has this entry twice");
                 }
 
-                var bytes = new byte[entry.Length];
-                if (entry.DataStream is { } ds)
+                parts[name] = ReadContent(entry.DataStream, entry.Length);
+                if (name is "metadata" or "metadata.gz")
                 {
-                    ds.ReadExactly(bytes);
+                    metadata = name;
                 }
-
-                parts[name] = bytes;
             }
 
             endCheck.EnsureEnded();
@@ -179,7 +226,7 @@ public sealed class GemPackage
             throw new GemFormatException(gemName, null, $"the outer tar is malformed: {e.Message}", e);
         }
 
-        return parts;
+        return (parts, metadata, null);
     }
 
     private static bool LooksLikeV7Tar(byte[] head)
@@ -221,72 +268,10 @@ public sealed class GemPackage
         }
     }
 
-    private static void VerifyChecksums(string gemName, byte[] yamlBytes, Dictionary<string, byte[]> parts, CancellationToken cancellationToken)
+    private static GemDataTree ReadData(string gemName, byte[] dataGz, GemReadOptions options, CancellationToken cancellationToken)
     {
-        YamlMappingNode root;
-        try
-        {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(Encoding.UTF8.GetString(yamlBytes)));
-            root = stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode m
-                ? m
-                : throw new GemFormatException(gemName, "checksums.yaml.gz", "is not a mapping of algorithms to digests");
-        }
-        catch (YamlException e)
-        {
-            throw new GemFormatException(gemName, "checksums.yaml.gz", $"the YAML cannot be read: {e.Message}", e);
-        }
-
-        foreach (var (algNode, digestsNode) in root.Children)
-        {
-            var algorithm = (algNode as YamlScalarNode)?.Value ?? string.Empty;
-            HashAlgorithmName? hash = algorithm switch
-            {
-                "SHA1" => HashAlgorithmName.SHA1,
-                "SHA256" => HashAlgorithmName.SHA256,
-                "SHA512" => HashAlgorithmName.SHA512,
-                _ => null,
-            };
-            if (hash is null || digestsNode is not YamlMappingNode digests)
-            {
-                continue;
-            }
-
-            foreach (var (fileNode, digestNode) in digests.Children)
-            {
-                var file = (fileNode as YamlScalarNode)?.Value ?? string.Empty;
-                var expected = ((digestNode as YamlScalarNode)?.Value ?? string.Empty).Trim().ToLowerInvariant();
-                if (!parts.TryGetValue(file, out var content))
-                {
-                    continue;
-                }
-
-                var actual = Convert.ToHexStringLower(Hash(hash.Value, content, cancellationToken));
-                if (actual != expected)
-                {
-                    throw new GemChecksumException(gemName, file, algorithm, expected, actual);
-                }
-            }
-        }
-    }
-
-    /// <summary>The digest of a part, a megabyte at a time so that Ctrl+C is not held up by a big gem.</summary>
-    private static byte[] Hash(HashAlgorithmName algorithm, byte[] content, CancellationToken cancellationToken)
-    {
-        using var hash = IncrementalHash.CreateHash(algorithm);
-        for (var offset = 0; offset < content.Length; offset += 1 << 20)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            hash.AppendData(content, offset, Math.Min(1 << 20, content.Length - offset));
-        }
-
-        return hash.GetHashAndReset();
-    }
-
-    private static List<GemDataEntry> ReadData(string gemName, byte[] dataGz, GemReadOptions options, CancellationToken cancellationToken)
-    {
-        var result = new List<GemDataEntry>();
-        var seen = new Dictionary<string, GemDataEntryType>(StringComparer.Ordinal);
+        var tree = new GemDataTree(gemName, MaxTreeNodes(options));
+        var count = 0;
         long total = 0;
         try
         {
@@ -302,13 +287,13 @@ public sealed class GemPackage
                 }
 
                 var raw = entry.Name;
-                if (result.Count >= options.MaxEntries)
+                if (++count > options.MaxEntries)
                 {
-                    throw new GemLimitException(gemName, raw, "entry count", result.Count + 1, options.MaxEntries);
+                    throw new GemLimitException(gemName, raw, "entry count", count, options.MaxEntries);
                 }
 
                 var isDir = entry.EntryType == TarEntryType.Directory;
-                var path = InGemPath(gemName, raw, raw);
+                var path = InGemPath(gemName, raw);
                 if (path is null)
                 {
                     if (isDir)
@@ -316,17 +301,7 @@ public sealed class GemPackage
                         continue; // "./" itself
                     }
 
-                    throw new GemUnsafeEntryException(gemName, raw, "the entry has no name");
-                }
-
-                if (seen.ContainsKey(path))
-                {
-                    if (isDir && seen[path] == GemDataEntryType.Directory)
-                    {
-                        continue;
-                    }
-
-                    throw new GemUnsafeEntryException(gemName, raw, "the gem's data has this entry twice");
+                    throw new GemUnsafeEntryException(gemName, raw, "the entry names the gem's folder itself");
                 }
 
                 var mode = (int)entry.Mode & 0x1FF; // permission bits only: no setuid/setgid/sticky from a gem
@@ -344,46 +319,39 @@ public sealed class GemPackage
                             throw new GemLimitException(gemName, raw, "data size", total, options.MaxDataBytes);
                         }
 
-                        var bytes = new byte[entry.Length];
-                        entry.DataStream?.ReadExactly(bytes);
-                        result.Add(new GemDataEntry(path, GemDataEntryType.File, mode, bytes, string.Empty));
-                        seen[path] = GemDataEntryType.File;
+                        tree.Add(raw, new GemDataEntry(path, GemDataEntryType.File, mode, ReadContent(entry.DataStream, entry.Length), string.Empty));
                         break;
                     case TarEntryType.Directory:
-                        result.Add(new GemDataEntry(path, GemDataEntryType.Directory, mode, [], string.Empty));
-                        seen[path] = GemDataEntryType.Directory;
+                        tree.Add(raw, new GemDataEntry(path, GemDataEntryType.Directory, mode, [], string.Empty));
                         break;
                     case TarEntryType.SymbolicLink:
                         var target = entry.LinkName;
+                        if (target.Length > MaxPathLength)
+                        {
+                            throw new GemUnsafeEntryException(gemName, raw, $"its symlink target is longer than {MaxPathLength} characters, the target's PATH_MAX");
+                        }
+
                         if (target.Length == 0 || target.StartsWith('/') || target.Contains('\0', StringComparison.Ordinal))
                         {
                             throw new GemUnsafeEntryException(gemName, raw, $"symlink to '{target}' points outside the gem's folder");
                         }
 
-                        var parent = ImagePath.Parent(path);
-                        if (ResolveInside(parent.Length == 0 ? target : parent + "/" + target) is null)
-                        {
-                            throw new GemUnsafeEntryException(gemName, raw, $"symlink to '{target}' points outside the gem's folder");
-                        }
-
-                        result.Add(new GemDataEntry(path, GemDataEntryType.Symlink, 0x1FF, [], target));
-                        seen[path] = GemDataEntryType.Symlink;
+                        tree.Add(raw, new GemDataEntry(path, GemDataEntryType.Symlink, 0x1FF, [], target));
                         break;
                     case TarEntryType.HardLink:
                         var linkTarget = entry.LinkName;
-                        var resolved = linkTarget.StartsWith('/') ? null : ResolveInside(linkTarget);
-                        if (resolved is null)
+                        var resolved = linkTarget.StartsWith('/') || linkTarget.Contains('\0', StringComparison.Ordinal) ? null : GemDataTree.Lexical(linkTarget);
+                        if (string.IsNullOrEmpty(resolved))
                         {
                             throw new GemUnsafeEntryException(gemName, raw, $"hard link to '{linkTarget}' points outside the gem's folder");
                         }
 
-                        if (!seen.TryGetValue(resolved, out var t) || t != GemDataEntryType.File)
+                        if (tree[resolved]?.Type != GemDataEntryType.File)
                         {
                             throw new GemUnsafeEntryException(gemName, raw, $"hard link to '{linkTarget}', which is not a file earlier in the gem");
                         }
 
-                        result.Add(new GemDataEntry(path, GemDataEntryType.HardLink, mode, [], resolved));
-                        seen[path] = GemDataEntryType.HardLink;
+                        tree.Add(raw, new GemDataEntry(path, GemDataEntryType.HardLink, mode, [], resolved));
                         break;
                     default:
                         throw new GemUnsafeEntryException(gemName, raw, $"entries of type {entry.EntryType} are refused");
@@ -398,78 +366,83 @@ public sealed class GemPackage
             throw new GemFormatException(gemName, "data.tar.gz", $"bad data: {e.Message}", e);
         }
 
-        // Nothing may sit below a file or a symlink.
-        foreach (var e in result)
-        {
-            foreach (var ancestor in ImagePath.Ancestors(e.Path))
-            {
-                if (seen.TryGetValue(ancestor, out var at) && at != GemDataEntryType.Directory)
-                {
-                    throw new GemUnsafeEntryException(gemName, e.Path, $"'{ancestor}' is not a folder, so nothing can be placed below it");
-                }
-            }
-        }
-
-        return result;
+        tree.Validate();
+        return tree;
     }
 
-    /// <summary>Normalises an entry name to a path inside the gem's folder; null for the folder itself.</summary>
-    private static string? InGemPath(string gemName, string name, string raw)
+    /// <summary>Paths and folders a gem's data may hold: each entry and, for folders its names imply, as many again.</summary>
+    internal static int MaxTreeNodes(GemReadOptions options) => (int)Math.Min(int.MaxValue, 2L * options.MaxEntries + 1);
+
+    /// <summary>The target's PATH_MAX: a longer name or link target cannot be created there (RubyGems fails on it).</summary>
+    internal const int MaxPathLength = 4096;
+
+    /// <summary>Reads an entry's <paramref name="length"/> bytes. Memory follows the bytes actually there, not the size
+    /// the header claims: a large entry is read a megabyte at a time, so a truncated or lying header costs nothing.</summary>
+    private static byte[] ReadContent(Stream? data, long length)
     {
+        const int Chunk = 1 << 20;
+        if (length == 0 || data is null)
+        {
+            return length == 0 ? [] : throw new EndOfStreamException("the entry's data is missing");
+        }
+
+        if (length <= Chunk)
+        {
+            var small = new byte[length];
+            data.ReadExactly(small);
+            return small;
+        }
+
+        var chunks = new List<byte[]>();
+        for (var left = length; left > 0; left -= Chunk)
+        {
+            var chunk = new byte[Math.Min(Chunk, left)];
+            data.ReadExactly(chunk);
+            chunks.Add(chunk);
+        }
+
+        var all = new byte[length];
+        var at = 0;
+        foreach (var c in chunks)
+        {
+            c.CopyTo(all, at);
+            at += c.Length;
+        }
+
+        return all;
+    }
+
+    /// <summary>Normalises an entry name to a path inside the gem's folder as RubyGems' <c>install_location</c> does
+    /// (<c>File.expand_path</c>: <c>./</c>, <c>//</c>, <c>.</c> and <c>..</c> resolved by name); null for the folder
+    /// itself. Absolute names, names that climb out, backslashes and NUL are refused.</summary>
+    private static string? InGemPath(string gemName, string name)
+    {
+        if (name.Length > MaxPathLength)
+        {
+            throw new GemUnsafeEntryException(gemName, name[..64] + "…", $"the name is longer than {MaxPathLength} characters, the target's PATH_MAX");
+        }
+
         if (name.StartsWith('/') || (name.Length >= 2 && name[1] == ':'))
         {
-            throw new GemUnsafeEntryException(gemName, raw, "absolute paths are refused");
+            throw new GemUnsafeEntryException(gemName, name, "absolute paths are refused");
         }
 
         if (name.Contains('\\', StringComparison.Ordinal))
         {
-            throw new GemUnsafeEntryException(gemName, raw, "backslashes in entry names are refused");
-        }
-
-        if (ImagePath.TryNormalize(name, out var normalized, out var reason))
-        {
-            return normalized;
-        }
-
-        if (name.Split('/').Any(p => p == ".."))
-        {
-            throw new GemUnsafeEntryException(gemName, raw, "'..' would leave the gem's folder");
+            throw new GemUnsafeEntryException(gemName, name, "backslashes in entry names are refused");
         }
 
         if (name.Contains('\0', StringComparison.Ordinal))
         {
-            throw new GemUnsafeEntryException(gemName, raw, reason);
+            throw new GemUnsafeEntryException(gemName, name, "it contains a NUL character");
         }
 
-        return null;
-    }
-
-    /// <summary>Resolves a relative path with '..' inside the gem's folder; null when it climbs out.</summary>
-    private static string? ResolveInside(string relative)
-    {
-        var stack = new List<string>();
-        foreach (var part in relative.Split('/'))
+        return GemDataTree.Lexical(name) switch
         {
-            if (part is "" or ".")
-            {
-                continue;
-            }
-
-            if (part == "..")
-            {
-                if (stack.Count == 0)
-                {
-                    return null;
-                }
-
-                stack.RemoveAt(stack.Count - 1);
-                continue;
-            }
-
-            stack.Add(part);
-        }
-
-        return string.Join('/', stack);
+            null => throw new GemUnsafeEntryException(gemName, name, "'..' would leave the gem's folder"),
+            "" => null,
+            var p => p,
+        };
     }
 
     private static bool IsFormatError(Exception e) => ReadErrors.IsMalformedInput(e);

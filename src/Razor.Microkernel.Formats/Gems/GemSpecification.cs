@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Razor.Microkernel.Formats.Gems;
 
 /// <summary>A dependency of a gem: a name, a requirement and a type (<c>runtime</c> or <c>development</c>).</summary>
@@ -39,7 +41,7 @@ public sealed class GemSpecification
         Executables = Strings("executables");
         Extensions = Strings("extensions");
         RequirePaths = Get("require_paths") is IReadOnlyList<object?> rp ? rp.OfType<string>().ToList() : ["lib"];
-        Summary = Get("summary") as string;
+        Summary = Get("summary") switch { string t => t, RubyBytes b => Encoding.UTF8.GetString(b.Bytes), _ => null };
         SpecificationVersion = Get("specification_version") is long sv ? (int)sv : -1;
     }
 
@@ -86,8 +88,10 @@ public sealed class GemSpecification
     private IReadOnlyList<string> Strings(string name)
         => Get(name) switch
         {
-            IReadOnlyList<object?> l => l.Select(x => x switch { string s => s, null => null, _ => x.ToString() }).OfType<string>().ToList(),
+            IReadOnlyList<object?> l => l.Select(x => x switch { string s => s, RubyBytes b => Encoding.UTF8.GetString(b.Bytes), null => null, _ => x.ToString() })
+                .OfType<string>().ToList(),
             string s => [s],
+            RubyBytes b => [Encoding.UTF8.GetString(b.Bytes)],
             _ => [],
         };
 

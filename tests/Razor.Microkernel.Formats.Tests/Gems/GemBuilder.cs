@@ -10,7 +10,8 @@ namespace Razor.Microkernel.Formats.Tests.Gems;
 /// hand-made (hostile) gems with System.Formats.Tar.</summary>
 internal static class GemBuilder
 {
-    public sealed record GemFile(string Path, string Content, UnixFileMode Mode = (UnixFileMode)0x1A4);
+    /// <summary>A file of the gem's source; with <paramref name="LinkTarget"/>, a symlink (which <c>gem build</c> keeps).</summary>
+    public sealed record GemFile(string Path, string Content, UnixFileMode Mode = (UnixFileMode)0x1A4, string? LinkTarget = null);
 
     /// <summary>Writes the files and a gemspec into <paramref name="folder"/>/NAME and runs <c>gem build</c>; returns the .gem path.</summary>
     public static string Build(string folder, string name, string version, IReadOnlyList<GemFile> files, string extraSpec = "")
@@ -21,6 +22,12 @@ internal static class GemBuilder
         {
             var full = Path.Combine(dir, f.Path);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            if (f.LinkTarget is not null)
+            {
+                File.CreateSymbolicLink(full, f.LinkTarget);
+                continue;
+            }
+
             File.WriteAllText(full, f.Content);
             if (!OperatingSystem.IsWindows())
             {
@@ -143,6 +150,11 @@ internal static class GemBuilder
 
         return ms.ToArray();
     }
+
+    /// <summary>Debian's <c>gem install --local</c> of one .gem into <paramref name="dir"/> (bindir <c>dir/bin</c>).</summary>
+    public static Tool.Result DebianInstall(string home, string dir, params string[] gems)
+        => Tool.Run("gem", ["install", "--local", "--install-dir", dir, "--bindir", dir + "/bin", "--ignore-dependencies", "--no-document", .. gems],
+            home, Env(home));
 
     private static void Add(TarWriter w, string name, byte[] content)
         => w.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content), Mode = (UnixFileMode)0x1A4 });

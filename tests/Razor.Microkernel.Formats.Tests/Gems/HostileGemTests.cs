@@ -81,15 +81,97 @@ public class HostileGemTests
         Assert.Equal(gemDir + "lib/a.rb", entries.Single(e => e.Path == gemDir + "lib/hard.rb").LinkTarget);
     }
 
-    [Fact]
-    public void DuplicateEntry_IsRefused()
+    [Theory]
+    [InlineData("file", "symlink")]
+    [InlineData("symlink", "file")]
+    [InlineData("folder", "file")]
+    [InlineData("file", "folder")]
+    [InlineData("file", "hardlink")]
+    public void OnePath_AsTwoKindsOfEntry_IsRefused(string first, string second)
     {
+        void Write(TarWriter w, string kind, string name)
+        {
+            switch (kind)
+            {
+                case "file": AddFile(w, name, "x"); break;
+                case "folder": w.WriteEntry(new GnuTarEntry(TarEntryType.Directory, name)); break;
+                case "symlink": AddLink(w, TarEntryType.SymbolicLink, name, "other.rb"); break;
+                default: AddLink(w, TarEntryType.HardLink, name, "lib/other.rb"); break;
+            }
+        }
+
         var e = Refused<GemUnsafeEntryException>(WithData(w =>
         {
-            AddFile(w, "lib/a.rb", "a");
-            AddFile(w, "./lib//a.rb", "b");
+            AddFile(w, "lib/other.rb", "o");
+            Write(w, first, "lib/a.rb");
+            Write(w, second, "./lib//a.rb");
         }));
-        Assert.Contains("twice", e.Message);
+        Assert.Contains($"as a {(first == "folder" ? "folder" : first == "hardlink" ? "hard link" : first)} and again as a", e.Message);
+    }
+
+    [Fact]
+    public void SymlinkChain_ThatLooksInsideLinkByLink_ButLeadsOut_IsRefused()
+    {
+        // The issue's shape: each link resolves inside by its name alone; followed as the target follows them, lib/a is /etc.
+        var chain = Refused<GemUnsafeEntryException>(WithData(w =>
+        {
+            AddLink(w, TarEntryType.SymbolicLink, "lib/x", "..");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/w1", "x/..");
+            for (var i = 2; i <= 9; i++)
+            {
+                AddLink(w, TarEntryType.SymbolicLink, $"lib/w{i}", $"w{i - 1}/..");
+            }
+
+            AddLink(w, TarEntryType.SymbolicLink, "lib/a", "w9/etc");
+        }));
+        Assert.Equal("lib/x", chain.Entry); // a link to the gem's folder itself is refused first, as RubyGems refuses it
+
+        // The same climb without that first step: lib/d/x is lib, lib/w1 is the gem's folder, lib/w2 would be gems/.
+        var deeper = Refused<GemUnsafeEntryException>(WithData(w =>
+        {
+            AddLink(w, TarEntryType.SymbolicLink, "lib/d/x", "..");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/w1", "d/x/..");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/w2", "w1/..");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/a", "w2/../../../../etc");
+        }));
+        Assert.Equal("lib/w2", deeper.Entry);
+        Assert.Contains("through the link 'lib/w1'", deeper.Message);
+
+        // An absolute link anywhere on the way.
+        Refused<GemUnsafeEntryException>(WithData(w =>
+        {
+            AddFile(w, "lib/real.rb", "x");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/b", "c/x");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/c", "../data");
+            AddLink(w, TarEntryType.SymbolicLink, "data", "lib");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/x", "real.rb");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/y", "d/z");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/d", "../e");
+            AddLink(w, TarEntryType.SymbolicLink, "e", "/etc");
+        }));
+    }
+
+    [Fact]
+    public void SymlinkChains_ThatStayInside_AndLoops_AreInstalled()
+    {
+        var gem = WithData(w =>
+        {
+            AddFile(w, "lib/sub/real.rb", "x");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/d/x", "..");          // lib
+            AddLink(w, TarEntryType.SymbolicLink, "lib/w1", "d/x/sub");      // lib/sub
+            AddLink(w, TarEntryType.SymbolicLink, "lib/w2", "w1/real.rb");   // lib/sub/real.rb
+            AddLink(w, TarEntryType.SymbolicLink, "lib/top", "d/x/..");      // the gem's folder, reached through a link
+            AddLink(w, TarEntryType.SymbolicLink, "lib/loop1", "loop2");     // a loop leads nowhere: harmless
+            AddLink(w, TarEntryType.SymbolicLink, "lib/loop2", "loop1");
+            AddLink(w, TarEntryType.SymbolicLink, "lib/dangling", "nothing/here");
+        });
+        var package = GemPackage.Read(new MemoryStream(gem), "inside.gem");
+        Assert.Equal("lib/sub/real.rb", package.FindFile("lib/w2")!.Path);
+        Assert.Equal("lib/sub/real.rb", package.FindFile("lib/top/lib/w1/real.rb")!.Path);
+        Assert.Null(package.FindFile("lib/loop1"));
+        Assert.Null(package.FindFile("lib/dangling"));
+        Assert.True(package.IsSymlink("lib/w2"));
+        Assert.False(package.IsSymlink("lib/w1/real.rb"));
     }
 
     [Fact]
@@ -99,6 +181,28 @@ public class HostileGemTests
             AddFile(w, "lib/a.rb", "a");
             AddFile(w, "lib/a.rb/b.rb", "b");
         }));
+
+    [Fact]
+    public void NamesAndLinkTargets_LongerThanPathMax_AreRefused()
+    {
+        var deep = string.Join('/', Enumerable.Repeat("d", 2100)) + "/x.rb";
+        Assert.Contains("PATH_MAX", Refused<GemUnsafeEntryException>(WithData(w => AddFile(w, deep, "x"))).Message);
+        Assert.Contains("PATH_MAX", Refused<GemUnsafeEntryException>(WithData(w => AddLink(w, TarEntryType.SymbolicLink, "lib/l", deep))).Message);
+    }
+
+    [Fact]
+    public void FoldersImpliedByNames_AreBoundedLikeEntries()
+    {
+        // Ten entries, each ten folders deep on its own: 110 paths for a limit of 10 entries (21 paths and folders).
+        var e = Refused<GemLimitException>(WithData(w =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                AddFile(w, $"t{i}/" + string.Join('/', Enumerable.Repeat("d", 10)) + "/x.rb", "x");
+            }
+        }), new GemReadOptions { MaxEntries = 10 });
+        Assert.Equal("paths and folders", e.Limit);
+    }
 
     [Fact]
     public void DeviceEntry_IsRefused()
@@ -147,8 +251,9 @@ public class HostileGemTests
     }
 
     [Fact]
-    public void Pre09Gem_IsRefused()
+    public void ScriptWithoutTheMd5SumLineFirst_IsNotAGem()
     {
+        // RubyGems takes a file for a pre-0.9 gem only when its first 20 bytes hold "MD5SUM ="; else it must be a tar.
         var old = Encoding.ASCII.GetBytes("# !/usr/bin/env ruby\n#\n# RubyGems 0.8 gem\nMD5SUM = \"abc\"\n" + new string('x', 600));
         var e = Refused<GemFormatException>(old);
         Assert.Contains("pre-0.9", e.Message);
