@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs the SDK and builds a sample with it: build/sample.sh [SampleName] [dotnet build arguments…]
-# The samples restore the SDK from artifacts/packages into artifacts/sample-packages, which the pack
-# clears of the SDK every time, so a sample never runs a stale copy of the SDK.
+# The pack has a version no earlier pack had and pins the samples to it (samples/global.json), so a sample never
+# runs a stale copy of the SDK; the samples restore it from artifacts/packages into artifacts/sample-packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sample=${1:-RazorMicrokernel}

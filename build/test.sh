@@ -11,6 +11,7 @@ declare -A tools=(
   [ruby]=ruby [gem]=ruby [busybox]=busybox-static [chromium]=chromium
   [xorriso]=xorriso [isoinfo]=genisoimage [cpio]=cpio [isohybrid]=syslinux-utils [/usr/lib/ISOLINUX/isolinux.bin]=isolinux
   [qemu-system-x86_64]=qemu-system-x86 [/boot/vmlinuz-*]=linux-image-amd64
+  [python3]=python3
   [fakeroot]=fakeroot
   [mkfs.vfat]=dosfstools [fsck.vfat]=dosfstools [mdir]=mtools [mcopy]=mtools [sgdisk]=gdisk [gdisk]=gdisk [fdisk]=fdisk
   [grub-mkstandalone]=grub-common [grub-script-check]=grub-common [/usr/lib/grub/x86_64-efi/linux.mod]=grub-efi-amd64-bin

@@ -90,13 +90,13 @@ internal static class ColdBuildBenchmark
         var empty = Path.Combine(work, "empty");
         Directory.CreateDirectory(ours);
         Directory.CreateDirectory(empty);
-        var sample = File.ReadAllText(Path.Combine(repo, "samples", "RazorMicrokernel", "RazorMicrokernel.proj"));
-        if (!sample.Contains("Sdk=\"Razor.Microkernel.Sdk/1.0.0\"", StringComparison.Ordinal))
+        var sample = File.ReadAllText(Path.Combine(repo, "samples", "RazorMicrokernel", "RazorMicrokernel.csproj"));
+        if (!sample.Contains("Sdk=\"Razor.Microkernel.Sdk\"", StringComparison.Ordinal))
         {
-            throw new InvalidOperationException("samples/RazorMicrokernel/RazorMicrokernel.proj does not name Razor.Microkernel.Sdk/1.0.0");
+            throw new InvalidOperationException("samples/RazorMicrokernel/RazorMicrokernel.csproj does not name Razor.Microkernel.Sdk");
         }
 
-        File.WriteAllText(Path.Combine(ours, "RazorMicrokernel.proj"), sample.Replace("Razor.Microkernel.Sdk/1.0.0", $"Razor.Microkernel.Sdk/{version}", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(ours, "RazorMicrokernel.csproj"), sample.Replace("Sdk=\"Razor.Microkernel.Sdk\"", $"Sdk=\"Razor.Microkernel.Sdk/{version}\"", StringComparison.Ordinal));
         File.WriteAllText(Path.Combine(empty, "Empty.proj"), $"<Project Sdk=\"Razor.Microkernel.Sdk/{version}\" />\n");
 
         var cache = Path.Combine(work, "cache");

@@ -21,6 +21,9 @@ const string Usage = """
       cold-build    cold `dotnet build` of samples/RazorMicrokernel from a loopback mirror vs bench/Build/manual-build.sh
                     (wget, md5sum, unsquashfs, gem, tar czf), minus an empty project's cold build; and its peak memory
                       --reps N (5)  --scale X (1.0, input sizes)  --memory-runs N (2)  --profile  --seed N  --repo DIR  --work DIR  --keep
+      sample-inputs the cold-build's inputs as a local mirror folder: WORK/www (4.x/x86/tcz/…, downloads/, and a stand-in
+                    Core ISO in 4.x/x86/archive/4.5.2/Core-4.5.2.iso), for offline builds of samples/RazorMicrokernel (bench/Build/noop.sh)
+                      --work DIR (kept)  --scale X (1.0)  --core-mb N (12, Core's root before gzip)  --seed N
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -85,6 +88,20 @@ try
                 ColdBuildBenchmark.Run(work, options.TryGetValue("repo", out var repo) ? Path.GetFullPath(repo) : FindRepo(), (int)Number("reps", 5), seed,
                     options.TryGetValue("scale", out var scale) ? double.Parse(scale, CultureInfo.InvariantCulture) : 1.0, (int)Number("memory-runs", 2),
                     options.ContainsKey("profile"));
+                break;
+            case "sample-inputs":
+                options["keep"] = "true";
+                var www = Path.Combine(work, "www");
+                var sampleInputs = SampleInputs.Generate(www, Path.Combine(work, "src"), seed,
+                    options.TryGetValue("scale", out var inputScale) ? double.Parse(inputScale, CultureInfo.InvariantCulture) : 1.0);
+                // Where the sample looks for it: Tiny Core keeps superseded point releases under archive/.
+                var release = Path.Combine(www, "4.x", "x86", "archive", "4.5.2");
+                Directory.CreateDirectory(release);
+                var coreIso = IsoBenchmark.MakeCoreIso(Path.Combine(work, "core"), Number("core-mb", 12) * 1_000_000, seed + 1, Measure.Which("xorriso") ?? throw new InvalidOperationException("xorriso is not on PATH"), out _, out _);
+                File.Move(coreIso, Path.Combine(release, "Core-4.5.2.iso"));
+                Directory.Delete(Path.Combine(work, "src"), recursive: true);
+                Directory.Delete(Path.Combine(work, "core"), recursive: true);
+                Console.WriteLine($"{sampleInputs.Count} inputs and a Core ISO in {www}");
                 break;
             default:
                 Console.Error.WriteLine($"unknown command '{args[0]}'\n{Usage}");

@@ -45,6 +45,14 @@ public sealed class ArchiveFormatException(string reason, long offset = -1, Exce
     public string Reason { get; } = reason;
 }
 
+/// <summary>More bytes follow a tar's end-of-archive marker than padding explains.</summary>
+public sealed class ArchiveTrailingDataException(long trailing, long maximum)
+    : MicrokernelFormatException($"more than {maximum} bytes ({trailing} read so far) follow its end-of-archive marker")
+{
+    public long Trailing { get; } = trailing;
+    public long Maximum { get; } = maximum;
+}
+
 /// <summary>An archive entry would land outside its destination, or is of a kind the import refuses.</summary>
 public sealed class UnsafeArchiveEntryException(string entryName, UnsafeEntryKind kind, string reason)
     : MicrokernelFormatException($"entry '{entryName}': {reason}")

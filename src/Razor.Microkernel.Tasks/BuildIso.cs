@@ -48,8 +48,7 @@ public sealed class BuildIso : RmkTask
     protected override void ExecuteCore()
     {
         var display = CoreIso.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : CoreIso.ItemSpec;
-        var mode = Formats.Iso9660.InitrdMode.Append;
-        if (!string.IsNullOrWhiteSpace(InitrdMode) && !Enum.TryParse(InitrdMode.Trim(), ignoreCase: true, out mode))
+        if (!PropertyChecks.TryInitrdMode(InitrdMode, out var mode))
         {
             LogPropertyError("MicrokernelInitrdMode", "InitrdModeUnsupported", InitrdMode);
             return;
@@ -78,13 +77,13 @@ public sealed class BuildIso : RmkTask
             }
         }
 
-        if (!System.Text.RegularExpressions.Regex.IsMatch(Version, @"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$"))
+        if (!PropertyChecks.IsMicrokernelVersion(Version))
         {
             LogPropertyError("MicrokernelVersion", "InvalidMicrokernelVersion", Version);
             return;
         }
 
-        if (KernelArgs is not null && KernelArgs.IndexOfAny(['\r', '\n', '\0']) >= 0)
+        if (!PropertyChecks.IsKernelArgs(KernelArgs))
         {
             LogPropertyError("MicrokernelKernelArgs", "InvalidKernelArgs");
             return;

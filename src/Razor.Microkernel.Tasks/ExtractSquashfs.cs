@@ -118,21 +118,4 @@ public sealed class ExtractSquashfs : LayerTask
     private ITaskItem? UserItem => string.IsNullOrEmpty(ExtensionName) || Image.GetMetadata("RmkItemSpec").Length > 0 ? Image : null;
 
     private void LogImageError(string resource, params object?[] args) => LogItemError(UserItem, Kind, resource, args);
-
-    private bool TryLimit(string? text, string property, Action<long> set)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return true;
-        }
-
-        if (long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0)
-        {
-            set(v);
-            return true;
-        }
-
-        LogPropertyError(property, "InvalidLimit", property, text);
-        return false;
-    }
 }

@@ -55,6 +55,9 @@ public sealed class FetchTcz : RmkTask
     /// <summary>MicrokernelMaxParallelDownloads: downloads at once (empty: 4).</summary>
     public string? MaxParallelDownloads { get; set; }
 
+    /// <summary>Where to keep the result for the next build (<see cref="ResolvedExtensionsFile"/>); empty: nowhere.</summary>
+    public string? ResolvedFile { get; set; }
+
     /// <summary>Resolved extensions in install order: the cached .tcz with Name, ExtensionName, Md5,
     /// Sha256, Size, Files, Order and Dependencies metadata.</summary>
     [Output]
@@ -113,6 +116,17 @@ public sealed class FetchTcz : RmkTask
         if (LockedMode && existing is null)
         {
             LogPropertyError("MicrokernelLockedMode", "LockMissing", LockFile);
+            return;
+        }
+
+        // Nothing that decides the resolution changed since the last one (the extensions and their metadata, these
+        // properties, the lock file's extensions) and every cached file is still there: the same result, without
+        // resolving again. RefreshMetadata always resolves (it reads the mirror again).
+        if (!RefreshMetadata && !string.IsNullOrEmpty(ResolvedFile)
+            && ResolvedExtensionsFile.TryReadCurrent(ResolvedFile, ResolutionKey(existing)) is { } kept)
+        {
+            Resolved = [.. kept];
+            ResolvedExtensionsFile.LogResolved(this, Resolved);
             return;
         }
 
@@ -198,6 +212,33 @@ public sealed class FetchTcz : RmkTask
         }).ToArray();
         Log.LogMessageFromResources(MessageImportance.High, "ExtensionsSummary", Resolved.Length, result.Extensions.Count(e => !e.FromCache),
             Bytes(result.Extensions.Sum(e => e.Size)));
+        if (!string.IsNullOrEmpty(ResolvedFile))
+        {
+            TryIo("LayerWriteFailed", ResolvedFile, () => ResolvedExtensionsFile.Write(ResolvedFile, ResolutionKey(LockedMode ? existing : current), Resolved));
+        }
+    }
+
+    /// <summary>What decides the resolution: every parameter, each extension item with its metadata and where it is
+    /// defined, and the lock file's pins (mirror, release, and each extension's hashes, size and dependencies).</summary>
+    private string ResolutionKey(Formats.Fetch.LockFile? lockFile)
+    {
+        var key = new System.Text.StringBuilder();
+        key.Append(CultureInfo.InvariantCulture, $"{Mirror}|{MirrorFallbacks}|{Version}|{Arch}|{Kernel}|{CacheDirectory}|{Offline}|{LockFile}|{LockedMode}|{DownloadTimeout}|{DownloadAttempts}|{MaxParallelDownloads}\n");
+        foreach (var e in Extensions)
+        {
+            key.Append(CultureInfo.InvariantCulture, $"ext {e.ItemSpec}|{e.GetMetadata("Files")}|{e.GetMetadata("Dependencies")}|{e.GetMetadata("InstallMode")}|{e.GetMetadata("RmkDefiningProject")}|{e.GetMetadata("DefiningProjectFullPath")}\n");
+        }
+
+        if (lockFile is not null)
+        {
+            key.Append(CultureInfo.InvariantCulture, $"lock {lockFile.Mirror}|{lockFile.Version}|{lockFile.Arch}|{lockFile.Kernel}\n");
+            foreach (var e in lockFile.Extensions)
+            {
+                key.Append(CultureInfo.InvariantCulture, $"pin {e.Name}|{e.Md5}|{e.Sha256}|{e.Size}|{string.Join(',', e.Dependencies)}\n");
+            }
+        }
+
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key.ToString())));
     }
 
     private Formats.Fetch.LockFile? ReadLock()

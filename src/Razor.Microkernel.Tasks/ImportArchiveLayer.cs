@@ -20,6 +20,15 @@ public sealed class ImportArchiveLayer : LayerTask
     /// mcollectived.rb, and mcollectived.rb made executable.</summary>
     public bool Mcollective { get; set; }
 
+    /// <summary>OverlayArchiveMaxBytes: bytes the archive may unpack to (empty: 1 GiB).</summary>
+    public string? MaxBytes { get; set; }
+
+    /// <summary>OverlayArchiveMaxEntries (empty: 1,000,000).</summary>
+    public string? MaxEntries { get; set; }
+
+    /// <summary>OverlayArchiveMaxDepth (empty: 256).</summary>
+    public string? MaxDepth { get; set; }
+
     /// <summary>The archive's top-level names (for an archive with one top folder, that folder).</summary>
     [Output]
     public string[] TopLevelNames { get; private set; } = [];
@@ -57,6 +66,13 @@ public sealed class ImportArchiveLayer : LayerTask
                 Group = string.IsNullOrWhiteSpace(group) ? null : Owners.ResolveGroup(group.Trim()),
                 AllowDevices = string.Equals(Archive.GetMetadata("AllowDevices"), "true", StringComparison.OrdinalIgnoreCase),
             };
+            if (!TryLimit(MaxBytes, "OverlayArchiveMaxBytes", v => options = options with { MaxBytes = v })
+                || !TryLimit(MaxEntries, "OverlayArchiveMaxEntries", v => options = options with { MaxEntries = v })
+                || !TryLimit(MaxDepth, "OverlayArchiveMaxDepth", v => options = options with { MaxDepth = (int)Math.Min(v, int.MaxValue) }))
+            {
+                return false;
+            }
+
             if (Mcollective)
             {
                 destination = McollectiveLayer.InstallFolder;
@@ -102,6 +118,10 @@ public sealed class ImportArchiveLayer : LayerTask
         catch (FormatLimitException e)
         {
             LogItemError(Archive, Kind, "ArchiveLimit", display, e.Message);
+        }
+        catch (ArchiveTrailingDataException e)
+        {
+            LogItemError(Archive, Kind, "ArchiveTrailingData", display, e.Message);
         }
         catch (ArchiveFormatException e)
         {

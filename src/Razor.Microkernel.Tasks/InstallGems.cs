@@ -49,19 +49,19 @@ public sealed class InstallGems : LayerTask
 
     protected override bool Write(LayerWriter writer)
     {
-        if (!string.IsNullOrWhiteSpace(InstallMode) && !InstallMode.Trim().Equals("Preinstall", StringComparison.OrdinalIgnoreCase)
-            && !InstallMode.Trim().Equals("BootTime", StringComparison.OrdinalIgnoreCase))
+        if (!PropertyChecks.IsGemInstallMode(InstallMode))
         {
             LogPropertyError("GemInstallMode", "InvalidGemInstallMode", InstallMode);
             return false;
         }
 
-        var parts = RubyVersion.Trim().Split('.');
-        if (parts.Length < 2 || !parts.All(p => p.Length > 0 && p.All(char.IsAsciiDigit)))
+        if (!PropertyChecks.IsRubyVersion(RubyVersion))
         {
             LogPropertyError("RubyVersion", "InvalidRubyVersion", RubyVersion);
             return false;
         }
+
+        var parts = RubyVersion.Trim().Split('.');
 
         var series = parts[0] + "." + parts[1];
         if (!GemLayouts.TryFor(RubyGemsVersion, out var layout))

@@ -61,9 +61,14 @@ internal static class McollectiveProblems
 }
 
 /// <summary>
-/// A keyed fingerprint (HMAC-SHA256) of the MCollective secrets from the environment and the secrets file,
-/// so that a changed secret re-runs the settings layer while no secret is ever written outside it.
-/// The key is random bytes kept in obj/.
+/// Runs on every build of an image with MCollective settings, before any layer is written, and does no layer
+/// work: loads the secrets (environment, McollectiveSecretsFile), applies the flavor's policy, and logs its
+/// warnings (RMK4115–RMK4118: missing, example, short or generated secrets in a Development image) every time,
+/// so that a no-op build says what a full one says; a Production image's refusals fail here, before any work.
+/// In Development without a PSK it reads (or makes) the generated PSK kept in <see cref="GeneratedPskFile"/>
+/// (outside obj/, so it survives dotnet clean), and warns (RMK4130) when a new one replaces the one the previous
+/// image had. Its output is a keyed fingerprint (HMAC-SHA256, random key kept in obj/) of the secrets the image
+/// gets, so a changed secret re-runs the settings layer while no secret is written outside it.
 /// </summary>
 public sealed class McollectiveFingerprint : RmkTask
 {
@@ -72,11 +77,33 @@ public sealed class McollectiveFingerprint : RmkTask
 
     public string? SecretsFile { get; set; }
 
+    [Microsoft.Build.Framework.Required]
+    public string Flavor { get; set; } = "Development";
+
+    /// <summary>Where a generated Development PSK is kept (MicrokernelGeneratedPskFile); empty: the default in the user's
+    /// configuration folder (<see cref="GeneratedPskStore.DefaultPath"/>).</summary>
+    public string? GeneratedPskFile { get; set; }
+
+    /// <summary>The settings layer of the previous build, to tell whether a newly generated PSK changes the image's.</summary>
+    public string? SettingsLayer { get; set; }
+
+    /// <summary>MCollective's server.cfg path in the image (McollectiveConfigPath); empty: the default.</summary>
+    public string? ConfigPath { get; set; }
+
     [Microsoft.Build.Framework.Output]
     public string Fingerprint { get; private set; } = string.Empty;
 
+    /// <summary>The generated PSK's file when the image uses it (no PSK given, Development); else empty.</summary>
+    [Microsoft.Build.Framework.Output]
+    public string UsedGeneratedPskFile { get; private set; } = string.Empty;
+
     protected override void ExecuteCore()
     {
+        if (!TryParseFlavor(Flavor, out var flavor))
+        {
+            return; // CheckMicrokernelProperties reported it
+        }
+
         McollectiveSecrets secrets;
         try
         {
@@ -92,6 +119,48 @@ public sealed class McollectiveFingerprint : RmkTask
             return;
         }
 
+        var pskFile = string.IsNullOrWhiteSpace(GeneratedPskFile) ? GeneratedPskStore.DefaultPath(ProjectFile ?? KeyFile) : Path.GetFullPath(GeneratedPskFile);
+        var created = false;
+        SecretPolicyResult policy;
+        try
+        {
+            policy = McollectiveSecretPolicy.Apply(secrets, flavor, () => GeneratedPskStore.ReadOrCreate(pskFile, McollectiveSecretPolicy.GeneratePsk, out created));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPropertyError("MicrokernelGeneratedPskFile", "GeneratedPskUnusable", pskFile, e.Message);
+            return;
+        }
+
+        foreach (var w in policy.Warnings)
+        {
+            var warning = w.Kind == ServerConfigProblemKind.GeneratedPsk
+                ? w with { Message = w.Message + $" It is kept in '{pskFile}' (outside obj/, so it stays the same after dotnet clean); read it there to configure the server." }
+                : w;
+            McollectiveProblems.Log(this, warning, asWarning: true, secretsFile: SecretsFile);
+        }
+
+        foreach (var e in policy.Errors)
+        {
+            McollectiveProblems.Log(this, e, asWarning: false, secretsFile: SecretsFile);
+        }
+
+        if (policy.Errors.Count > 0)
+        {
+            return;
+        }
+
+        if (policy.Secrets.PskSource == SecretSource.Generated)
+        {
+            UsedGeneratedPskFile = pskFile;
+            if (created && !string.IsNullOrEmpty(SettingsLayer)
+                && McollectiveLayer.ReadPsk(SettingsLayer, Formats.Layers.ImagePath.TryNormalize(string.IsNullOrWhiteSpace(ConfigPath) ? ServerConfigWriter.DefaultPath : ConfigPath, out var cfg, out _) ? cfg : ServerConfigWriter.DefaultPath) is { } previous
+                && !string.Equals(previous, policy.Secrets.Psk, StringComparison.Ordinal))
+            {
+                LogPropertyDiagnostic(true, "MicrokernelGeneratedPskFile", "GeneratedPskChanged", pskFile);
+            }
+        }
+
         byte[] key;
         if (File.Exists(KeyFile) && new FileInfo(KeyFile).Length == 32)
         {
@@ -103,25 +172,57 @@ public sealed class McollectiveFingerprint : RmkTask
             Formats.AtomicFile.Write(KeyFile, s => s.Write(key));
         }
 
-        Fingerprint = secrets.Fingerprint(key);
+        Fingerprint = policy.Secrets.Fingerprint(key);
     }
 }
 
 /// <summary>
-/// Checks made before anything is downloaded: the flavor, and secrets given as project properties (the names an
-/// MSBuild user would guess, <c>McollectivePsk</c> and <c>McollectiveStompPassword</c>). The targets pass only the
-/// names of the secret properties that are set, never their values; errors point at the property's element.
+/// Checks made before anything is downloaded or written, so that a property a late step would refuse fails the
+/// build before any layer, overlay or ISO is touched: the flavor, secrets given as project properties (the names
+/// an MSBuild user would guess, <c>McollectivePsk</c> and <c>McollectiveStompPassword</c>; the targets pass only
+/// the names of those that are set, never their values), and every property a step parses (the same
+/// <see cref="PropertyChecks"/> the steps use, with the same codes). Errors point at the property's element.
+/// A second call from the ISO's preparation checks the ISO's properties (<see cref="Iso"/>).
 /// </summary>
 public sealed class CheckMicrokernelProperties : RmkTask
 {
-    public string Flavor { get; set; } = string.Empty;
+    /// <summary>MicrokernelFlavor; null: not checked by this call.</summary>
+    public string? Flavor { get; set; }
 
     /// <summary>The names of the secret properties the project sets.</summary>
     public string[] SecretProperties { get; set; } = [];
 
+    public string? CompressionLevel { get; set; }
+
+    public string? SourceDateEpoch { get; set; }
+
+    /// <summary>Limit properties as items: Include = property name, Value = its text.</summary>
+    public Microsoft.Build.Framework.ITaskItem[] Limits { get; set; } = [];
+
+    /// <summary>Checked when the project has gems.</summary>
+    public bool Gems { get; set; }
+
+    public string? GemInstallMode { get; set; }
+
+    public string? RubyVersion { get; set; }
+
+    /// <summary>The ISO will be built: check its properties.</summary>
+    public bool Iso { get; set; }
+
+    public string? InitrdMode { get; set; }
+
+    public string? Version { get; set; }
+
+    public string? KernelArgs { get; set; }
+
+    public bool Hybrid { get; set; }
+
+    /// <summary>MicrokernelIsoHybridMbr after the SDK's search of syslinux's usual places.</summary>
+    public string? HybridMbr { get; set; }
+
     protected override void ExecuteCore()
     {
-        if (!TryParseFlavor(Flavor, out _))
+        if (Flavor is not null && !TryParseFlavor(Flavor, out _))
         {
             LogPropertyError("MicrokernelFlavor", "InvalidFlavor", Flavor);
         }
@@ -134,6 +235,52 @@ public sealed class CheckMicrokernelProperties : RmkTask
             LogPropertyError(property, "McoSecretInProject",
                 $"{property} is a secret and cannot be a project property (it would end up in logs, binlogs and the repository). " +
                 $"Set the {variable} environment variable, or put '{key} = …' in the file named by McollectiveSecretsFile.");
+        }
+
+        if (!PropertyChecks.TryCompressionLevel(CompressionLevel, out _))
+        {
+            LogPropertyError("OverlayCompressionLevel", "InvalidCompressionLevel", CompressionLevel);
+        }
+
+        TryGetModificationTime(SourceDateEpoch, out _);
+        foreach (var limit in Limits)
+        {
+            TryLimit(limit.GetMetadata("Value"), limit.ItemSpec, _ => { });
+        }
+
+        if (Gems && !PropertyChecks.IsGemInstallMode(GemInstallMode))
+        {
+            LogPropertyError("GemInstallMode", "InvalidGemInstallMode", GemInstallMode);
+        }
+
+        if (Gems && !PropertyChecks.IsRubyVersion(RubyVersion))
+        {
+            LogPropertyError("RubyVersion", "InvalidRubyVersion", RubyVersion);
+        }
+
+        if (!Iso)
+        {
+            return;
+        }
+
+        if (!PropertyChecks.TryInitrdMode(InitrdMode, out _))
+        {
+            LogPropertyError("MicrokernelInitrdMode", "InitrdModeUnsupported", InitrdMode);
+        }
+
+        if (!PropertyChecks.IsMicrokernelVersion(Version))
+        {
+            LogPropertyError("MicrokernelVersion", "InvalidMicrokernelVersion", Version);
+        }
+
+        if (!PropertyChecks.IsKernelArgs(KernelArgs))
+        {
+            LogPropertyError("MicrokernelKernelArgs", "InvalidKernelArgs");
+        }
+
+        if (Hybrid && string.IsNullOrWhiteSpace(HybridMbr))
+        {
+            LogPropertyError("MicrokernelIsoHybrid", "HybridMbrNotFound");
         }
     }
 }

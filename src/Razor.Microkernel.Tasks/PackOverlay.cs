@@ -38,6 +38,9 @@ public sealed class PackOverlay : RmkTask
     /// <summary>OverlayCopy items: Include = image path of a file, Destination = image path; Mode, Owner, Group.</summary>
     public ITaskItem[] Copies { get; set; } = [];
 
+    /// <summary>Where the summary line is kept, for builds that have nothing to pack to print it again.</summary>
+    public string? SummaryFile { get; set; }
+
     /// <summary>0–9; empty means 6.</summary>
     public string? CompressionLevel { get; set; }
 
@@ -52,9 +55,7 @@ public sealed class PackOverlay : RmkTask
 
     protected override void ExecuteCore()
     {
-        var level = 6;
-        if (!string.IsNullOrWhiteSpace(CompressionLevel)
-            && (!int.TryParse(CompressionLevel.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out level) || level > 9))
+        if (!PropertyChecks.TryCompressionLevel(CompressionLevel, out var level))
         {
             LogPropertyError("OverlayCompressionLevel", "InvalidCompressionLevel", CompressionLevel);
             return;
@@ -115,8 +116,13 @@ public sealed class PackOverlay : RmkTask
             Log.LogMessageFromResources(MessageImportance.Normal, "PackLayer", s.Name, s.Entries, Bytes(s.Bytes), dropped, Relative(item.GetMetadata("FullPath")));
         }
 
-        Log.LogMessageFromResources(MessageImportance.High, "PackSummary", ProjectName, OutputFile, EntryCount, Bytes(result.Merge.Summaries.Sum(s => s.Bytes)),
+        var summary = Log.FormatResourceString("PackSummary", ProjectName, OutputFile, EntryCount, Bytes(result.Merge.Summaries.Sum(s => s.Bytes)),
             layers.Count, Bytes(CompressedBytes));
+        Log.LogMessage(MessageImportance.High, summary);
+        if (!string.IsNullOrEmpty(SummaryFile))
+        {
+            TryIo("OverlayWriteFailed", SummaryFile, () => AtomicFile.WriteAllText(SummaryFile, summary + "\n"));
+        }
     }
 
     private void WriteReport(PackResult result)

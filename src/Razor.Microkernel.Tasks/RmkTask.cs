@@ -42,7 +42,7 @@ public abstract partial class RmkTask : Task, ICancelableTask
     protected abstract void ExecuteCore();
 
     /// <summary>Formats a byte count for people: 1.2 MB.</summary>
-    protected static string Bytes(long n) => n switch
+    protected internal static string Bytes(long n) => n switch
     {
         < 1024 => $"{n} B",
         < 1024 * 1024 => string.Format(CultureInfo.InvariantCulture, "{0:0.0} KB", n / 1024.0),
@@ -83,6 +83,25 @@ public abstract partial class RmkTask : Task, ICancelableTask
         }
 
         LogPropertyError("SOURCE_DATE_EPOCH", "InvalidSourceDateEpoch", sourceDateEpoch);
+        return false;
+    }
+
+    /// <summary>A limit property (SquashfsMaxBytes, OverlayArchiveMaxEntries, …): empty keeps the reader's default; otherwise a
+    /// whole number greater than 0, else RMK4004 at the property.</summary>
+    protected internal bool TryLimit(string? text, string property, Action<long> set)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+
+        if (long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0)
+        {
+            set(v);
+            return true;
+        }
+
+        LogPropertyError(property, "InvalidLimit", property, text);
         return false;
     }
 

@@ -9,8 +9,9 @@ namespace Razor.Microkernel.Tasks;
 /// Writes MCollective's server.cfg (mode 0640) and the facts file its plugin.yaml names into the settings
 /// layer. Settings: the Mcollective* properties, then McollectiveSetting items (Include = key, Value), then
 /// the secrets, read here from MCOLLECTIVE_PSK / MCOLLECTIVE_STOMP_PASSWORD or the McollectiveSecretsFile,
-/// never from project properties. In Development a missing PSK is generated (and kept from the previous
-/// layer, so an incremental build does not change it); Production refuses weak or missing secrets.
+/// never from project properties. In Development a missing PSK is the generated one McollectiveFingerprint keeps
+/// in <see cref="GeneratedPskFile"/>. The secrets policy's warnings and refusals are logged by McollectiveFingerprint
+/// on every build, not here (this step is skipped when nothing changed).
 /// </summary>
 public sealed class WriteServerCfg : LayerTask
 {
@@ -40,6 +41,9 @@ public sealed class WriteServerCfg : LayerTask
 
     public string? SecretsFile { get; set; }
 
+    /// <summary>The generated Development PSK's file (McollectiveFingerprint's UsedGeneratedPskFile), when the image uses it.</summary>
+    public string? GeneratedPskFile { get; set; }
+
     [Required]
     public string Flavor { get; set; } = "Development";
 
@@ -65,16 +69,10 @@ public sealed class WriteServerCfg : LayerTask
         try
         {
             var secrets = McollectiveSecrets.Load(Environment.GetEnvironmentVariable, string.IsNullOrWhiteSpace(SecretsFile) ? null : SecretsFile);
-            // A PSK generated for an earlier build of this layer is kept, so the image does not change on every build.
-            var previousPsk = File.Exists(Layer + ".generated-psk") ? McollectiveLayer.ReadPsk(Layer, configPath) : null;
-            var policy = previousPsk is null
-                ? McollectiveSecretPolicy.Apply(secrets, flavor)
-                : McollectiveSecretPolicy.Apply(secrets, flavor, () => previousPsk);
-            foreach (var w in policy.Warnings)
-            {
-                McollectiveProblems.Log(this, w, asWarning: true, Settings, SecretsFile);
-            }
-
+            var kept = string.IsNullOrWhiteSpace(GeneratedPskFile) ? null : GeneratedPskStore.TryRead(GeneratedPskFile);
+            var policy = McollectiveSecretPolicy.Apply(secrets, flavor,
+                () => kept ?? throw new ServerConfigException([new ServerConfigProblem(ServerConfigKeys.Psk, ServerConfigProblemKind.MissingSecret,
+                    $"the generated PSK file '{GeneratedPskFile}' is missing or unusable; build again to have it made")]));
             foreach (var e in policy.Errors)
             {
                 McollectiveProblems.Log(this, e, asWarning: false, Settings, SecretsFile);
@@ -83,16 +81,6 @@ public sealed class WriteServerCfg : LayerTask
             if (policy.Errors.Count > 0)
             {
                 return false;
-            }
-
-            // Remember (without the secret) that the PSK was generated, so the next build may keep it.
-            if (policy.Secrets.PskSource == SecretSource.Generated)
-            {
-                File.WriteAllBytes(Layer + ".generated-psk", []);
-            }
-            else
-            {
-                File.Delete(Layer + ".generated-psk");
             }
 
             var config = ServerConfigBuilder.Build(

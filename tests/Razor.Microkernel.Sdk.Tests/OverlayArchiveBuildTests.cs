@@ -142,11 +142,12 @@ public class OverlayArchiveBuildTests
         Assert.Contains($"OverlayArchive 'in/hostile.bin'", r.Output);
         Assert.Single(r.Codes);
 
-        // Nothing of the archive's: no layer (only its recorded settings, obj/…/archive-*.tar.inputs), no temporary
-        // file, no overlay, listing or report.
+        // Nothing of the archive's: no layer (only its recorded settings and input fingerprint, obj/…/archive-*.tar.inputs
+        // and .tar.sources), no temporary file, no overlay, listing or report.
         var generated = p.Files().Where(f => f.StartsWith("obj/", StringComparison.Ordinal) || f.StartsWith("bin/", StringComparison.Ordinal)).ToList();
         Assert.Contains(generated, f => f.Contains("/layers/archive-", StringComparison.Ordinal) && f.EndsWith(".tar.inputs", StringComparison.Ordinal));
-        Assert.DoesNotContain(generated, f => f.Contains("/layers/archive-", StringComparison.Ordinal) && !f.EndsWith(".tar.inputs", StringComparison.Ordinal));
+        Assert.DoesNotContain(generated, f => f.Contains("/layers/archive-", StringComparison.Ordinal) && !f.EndsWith(".tar.inputs", StringComparison.Ordinal)
+            && !f.EndsWith(".tar.sources", StringComparison.Ordinal));
         Assert.DoesNotContain(generated, f => f.Contains(".tmp", StringComparison.Ordinal) || f.Contains(".partial", StringComparison.Ordinal));
         Assert.DoesNotContain(generated, f => f.StartsWith("bin/", StringComparison.Ordinal));
         Assert.False(File.Exists(p.Overlay));

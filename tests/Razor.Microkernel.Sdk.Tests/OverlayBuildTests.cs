@@ -241,20 +241,6 @@ public class OverlayBuildTests
         Assert.True(File.Exists(p.Overlay));
     }
 
-    [Fact]
-    public void VisualStudio_FastUpToDateCheck_SeesTheLocalInputsAndTheOutputs()
-    {
-        var p = HelloProject();
-        p.Build().AssertSuccess(); // restores the SDK into the private packages folder
-        var r = SdkHarness.RunDotnet(p.Directory, ["msbuild", p.ProjectFile, "-getItem:UpToDateCheckInput", "-getItem:UpToDateCheckBuilt", "-nr:false"],
-            null, TimeSpan.FromMinutes(2), p.PackagesFolder);
-        Assert.True(r.Succeeded, r.Output);
-        Assert.Contains("files/motd", r.Output);
-        Assert.Contains("files/scripts/sub/net.sh", r.Output);
-        Assert.Contains("mc-linux-fs-snap.tar.gz", r.Output);
-        Assert.Contains("mc-linux-fs-snap.tar.gz.txt", r.Output);
-    }
-
     [Theory]
     [InlineData("<OverlayFile Include=\"motd\" />", "RMK2001")]
     [InlineData("<OverlayFile Include=\"motd\" Destination=\"/etc/../../x\" />", "RMK2002")]

@@ -42,6 +42,8 @@ public static partial class SdkHarness
         var run = Path.Combine(Path.GetTempPath(), $"rmk-e2e-{stamp}-{Environment.ProcessId}");
         var feed = Path.Combine(run, "feed");
         Directory.CreateDirectory(feed);
+        // Test projects run in parallel processes, and each packs the SDK: one pack at a time builds src/.
+        using var packLock = AcquirePackLock();
         var result = RunDotnet(RepoRoot, ["pack", Path.Combine(RepoRoot, "src", "Razor.Microkernel.Sdk", "Razor.Microkernel.Sdk.csproj"),
             "-c", "Release", "-o", feed, $"-p:RmkSdkVersion={version}", "-nr:false", "-tl:off", "-v:m"], null, TimeSpan.FromMinutes(10));
         if (result.ExitCode != 0)
@@ -50,6 +52,25 @@ public static partial class SdkHarness
         }
 
         return new PackedSdk(version, feed, Path.Combine(run, "packages"), Path.Combine(feed, $"Razor.Microkernel.Sdk.{version}.nupkg"), run);
+    }
+
+    /// <summary>An exclusive lock on a file in the temp folder, held while one test process packs the SDK (the operating
+    /// system releases it when the process dies).</summary>
+    private static FileStream AcquirePackLock()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "rmk-e2e-pack.lock");
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(500);
+            }
+        }
     }
 
     /// <summary>Deletes the run folders (projects, binlogs, packages) of earlier test runs whose process has ended, so
@@ -238,6 +259,9 @@ public sealed class TestProject(string directory, SdkHarness.PackedSdk sdk)
     /// <summary>This test's own NUGET_PACKAGES (beside its folder, so clean checks of the folder do not see it).</summary>
     public string PackagesFolder => Path.Combine(Sdk.PackagesFolder, Path.GetFileName(Directory));
 
+    /// <summary>XDG_CONFIG_HOME of this test's builds (beside its folder): the generated Development PSK goes below it.</summary>
+    public string ConfigFolder => Path.Combine(Sdk.RunFolder, "config", Path.GetFileName(Directory));
+
     public string OutDir => Path.Combine(Directory, "bin", "Debug");
 
     public string Overlay => Path.Combine(OutDir, "mc-linux-fs-snap.tar.gz");
@@ -276,7 +300,14 @@ public sealed class TestProject(string directory, SdkHarness.PackedSdk sdk)
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(binlog)!);
         var args = new List<string> { verb, ProjectFile, "-nr:false", "-tl:off", "-v:d", $"-bl:{binlog}" };
         args.AddRange(extraArgs ?? []);
-        var r = SdkHarness.RunDotnet(Directory, args, environment, timeout ?? TimeSpan.FromMinutes(5), PackagesFolder, onStarted);
+        // The user's configuration folder (where a generated Development PSK is kept) is the test run's own.
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal) { ["XDG_CONFIG_HOME"] = ConfigFolder };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string?>())
+        {
+            env[k] = v;
+        }
+
+        var r = SdkHarness.RunDotnet(Directory, args, env, timeout ?? TimeSpan.FromMinutes(5), PackagesFolder, onStarted);
         return new BuildResult(r.ExitCode, r.Output, binlog, Directory);
     }
 

@@ -62,12 +62,8 @@ public sealed record FileHashes(string Sha256, string Md5, long Size)
 /// a rename after its hash was checked, so readers never see partial or unverified content.</summary>
 public sealed class DownloadCache
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-    };
+    /// <summary>Source-generated (no reflection): a warm build reads one index entry per extension and download.</summary>
+    private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<CacheEntry> Json => CacheEntryJson.Default.CacheEntry;
 
     public DownloadCache(string root, TimeSpan? lockTimeout = null, bool verifyOnRead = false)
     {
@@ -158,7 +154,7 @@ public sealed class DownloadCache
         CacheEntry? entry;
         try
         {
-            entry = JsonSerializer.Deserialize<CacheEntry>(File.ReadAllBytes(path), Json);
+            entry = JsonSerializer.Deserialize(File.ReadAllBytes(path), Json);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -186,7 +182,7 @@ public sealed class DownloadCache
         {
             try
             {
-                AtomicFile.Write(IndexPath(entry.Key), s => JsonSerializer.Serialize(s, entry, Json));
+                AtomicFile.Write(IndexPath(entry.Key), s => JsonSerializer.Serialize(s, entry, Json), shared: true);
                 return;
             }
             catch (Exception e) when (attempt < 10 && e is IOException or UnauthorizedAccessException)
@@ -300,3 +296,8 @@ public sealed class DownloadCache
         }
     }
 }
+
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(CacheEntry))]
+internal sealed partial class CacheEntryJson : JsonSerializerContext;

@@ -54,6 +54,7 @@ public sealed class DownloadClient : IDisposable
                 return null;
             }
 
+            RequireRegularFile(location, path);
             if (new FileInfo(path).Length > Options.MaxSmallFileBytes)
             {
                 throw new DownloadFailedException(location, 1, $"more than the {Options.MaxSmallFileBytes} bytes a metadata file may have");
@@ -113,6 +114,17 @@ public sealed class DownloadClient : IDisposable
         return WithRetriesAsync(location, item, progress, (attempt, ct) => DownloadOnceAsync(location, partialPath, item, progress, ct), cancellationToken);
     }
 
+    /// <summary>A mirror folder's file is read only when it is a regular file (after symlinks): a FIFO would block the
+    /// build, a link to /dev/zero would feed it without end.</summary>
+    private static void RequireRegularFile(string location, string path)
+    {
+        var kind = IO.InputFile.Stat(path).Kind;
+        if (kind != IO.InputFileKind.Regular)
+        {
+            throw new DownloadFailedException(location, 1, $"it is not a regular file ({kind}), and only regular files are read");
+        }
+    }
+
     private async Task<long> CopyLocalAsync(string location, string partialPath, string item, IProgress<FetchEvent>? progress, CancellationToken ct)
     {
         var path = FetchLocation.ToLocalPath(location);
@@ -121,6 +133,7 @@ public sealed class DownloadClient : IDisposable
             throw new DownloadNotFoundException([location]);
         }
 
+        RequireRegularFile(location, path);
         progress?.Report(new FetchEvent(FetchEventKind.Started, item, location));
         await using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
         await using (var target = new FileStream(partialPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))

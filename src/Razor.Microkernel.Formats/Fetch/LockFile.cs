@@ -179,7 +179,7 @@ public sealed record LockFile
             return false;
         }
 
-        AtomicFile.WriteAllText(path, json);
+        AtomicFile.WriteAllText(path, json, shared: true);
         return true;
     }
 

@@ -55,8 +55,7 @@ public static class MicrokernelInitrd
         limits ??= new InitrdLimits();
         // Merge mode keeps the release's file bytes in a spool, deleted when closed.
         using var spool = mode == InitrdMode.Merge
-            ? new FileStream(Path.Combine(spoolDirectory ?? Path.GetTempPath(), $".rmk-initrd-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew,
-                FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose)
+            ? new FileStream(Path.Combine(spoolDirectory ?? Path.GetTempPath(), $".rmk-initrd-{Guid.NewGuid():N}.tmp"), SpoolOptions())
             : null;
 
         var core = CoreIndex.Read(coreInitrd, spool, limits, cancellationToken);
@@ -168,6 +167,15 @@ public static class MicrokernelInitrd
 
         cpio.Finish();
         return new InitrdSummary(core.Members.Count, overlayCount, written);
+    }
+
+    /// <summary>The Merge spool: owner-only from creation (as every file the SDK writes), deleted when closed.</summary>
+    private static FileStreamOptions SpoolOptions()
+    {
+        var options = AtomicFile.CreateNewOptions();
+        options.Access = FileAccess.ReadWrite;
+        options.Options = FileOptions.DeleteOnClose;
+        return options;
     }
 
     private static bool BelowAny(string path, HashSet<string> ancestors)

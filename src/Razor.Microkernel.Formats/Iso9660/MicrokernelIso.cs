@@ -99,7 +99,8 @@ public static class MicrokernelIso
         try
         {
             InitrdSummary summary;
-            using (var output = new FileStream(initrd, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            // Owner-only from creation: the initrd holds the overlay's bytes (server.cfg with the PSK).
+            using (var output = new FileStream(initrd, AtomicFile.CreateNewOptions()))
             {
                 if (options.InitrdMode == InitrdMode.Append)
                 {

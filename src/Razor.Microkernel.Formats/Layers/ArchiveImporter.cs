@@ -20,11 +20,22 @@ public sealed record ArchiveImportOptions
     /// <summary>Device nodes are refused unless this is true.</summary>
     public bool AllowDevices { get; init; }
 
+    /// <summary>Entries in the archive (OverlayArchiveMaxEntries).</summary>
     public long MaxEntries { get; init; } = 1_000_000;
 
-    public long MaxBytes { get; init; } = 16L << 30;
+    /// <summary>Bytes the archive unpacks to: the whole tar stream after decompression, headers and padding
+    /// included (OverlayArchiveMaxBytes). Reading is linear in these bytes, so this also bounds the time.</summary>
+    public long MaxBytes { get; init; } = DefaultMaxBytes;
 
+    /// <summary>1 GiB: Tiny Core runs from RAM, and a whole microkernel overlay is tens of megabytes.</summary>
+    public const long DefaultMaxBytes = 1L << 30;
+
+    /// <summary>Path depth (OverlayArchiveMaxDepth).</summary>
     public int MaxDepth { get; init; } = 256;
+
+    /// <summary>Bytes allowed after the end-of-archive marker (tar pads its last record to 10 KiB; some tools
+    /// pad more). Past this the input is not one tar archive: a file of zeros, or two archives concatenated.</summary>
+    public long MaxTrailingBytes { get; init; } = 1 << 20;
 
     /// <summary>Changes an entry's mode on the way in (archive-relative path, mode → mode), e.g. to make a
     /// script executable that the tarball ships without the bit.</summary>
@@ -55,7 +66,8 @@ public static class ArchiveImporter
         }
 
         using var disposeTar = tarStream;
-        using var endCheck = new TarEndCheckStream(tarStream, leaveOpen: true);
+        using var bounded = new BoundedStream(tarStream, options.MaxBytes);
+        using var endCheck = new TarEndCheckStream(bounded, leaveOpen: true);
         using var reader = new TarReader(endCheck, leaveOpen: true);
         var entries = 0;
         long bytes = 0;
@@ -188,11 +200,22 @@ public static class ArchiveImporter
             }
         }
 
-        // The tar must end with its end-of-archive block, and a compressed input is verified to its last byte.
+        // The tar must end with its end-of-archive block, and a compressed input is verified to its last byte;
+        // what follows the end marker is bounded (a 4 GiB file of zeros is an empty archive and 4 GiB of padding).
         try
         {
             endCheck.EnsureEnded();
-            tarStream.CopyTo(Stream.Null);
+            var trailing = bounded.Position;
+            var buffer = new byte[1 << 16];
+            int n;
+            while ((n = bounded.Read(buffer)) > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (bounded.Position - trailing > options.MaxTrailingBytes)
+                {
+                    throw new ArchiveTrailingDataException(bounded.Position - trailing, options.MaxTrailingBytes);
+                }
+            }
         }
         catch (Exception e) when (IsFormatError(e))
         {
@@ -275,6 +298,30 @@ public static class ArchiveImporter
             {
                 throw new ArchiveFormatException($"not a valid archive: {e.Message}", -1, e);
             }
+        }
+    }
+
+    /// <summary>Counts the bytes of the unpacked tar stream and stops at the limit.</summary>
+    private sealed class BoundedStream(Stream inner, long max) : IO.ReadOnlyStream
+    {
+        private long _read;
+
+        public override long Position
+        {
+            get => _read;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            _read += n;
+            if (_read > max)
+            {
+                throw new FormatLimitException("unpacked size (bytes)", _read, max);
+            }
+
+            return n;
         }
     }
 

@@ -267,8 +267,8 @@ public static class McollectiveSecretPolicy
                 pskSource = SecretSource.Generated;
                 warnings.Add(new(ServerConfigKeys.Psk, ServerConfigProblemKind.GeneratedPsk,
                     $"No MCollective PSK is given ({McollectiveSecrets.PskVariable} or plugin.psk in the McollectiveSecretsFile): " +
-                    "a random one was generated for this image and is not shown. The Razor server needs the same PSK to talk to it; " +
-                    "give one to use it."));
+                    "the image uses a generated one, which is not shown here. The Razor server needs the same PSK to talk to it; " +
+                    "give one to choose it."));
             }
             else
             {

@@ -94,7 +94,8 @@ public static class TczFetcher
         var roots = request.Extensions.Select(e => new DependencyRoot(ExtensionName.Normalize(e.Name, request.Kernel), e.IncludeDependencies))
             .ToList();
         var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout, request.VerifyCacheOnRead);
-        using var client = request.Offline ? null : new DownloadClient(request.Download);
+        // Made on first use: a warm build (everything in the cache) never loads the HTTP stack.
+        using var client = request.Offline ? null : new LazyDownloadClient(request.Download);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = new Run(request, mirrors, cache, client, progress, failFast);
 
@@ -179,7 +180,22 @@ public static class TczFetcher
         public CacheEntry? PendingDepEntry { get; set; }
     }
 
-    private sealed class Run(TczFetchRequest request, List<string> mirrors, DownloadCache cache, DownloadClient? client,
+    private sealed class LazyDownloadClient(DownloadOptions options) : IDisposable
+    {
+        private readonly Lazy<DownloadClient> _client = new(() => new DownloadClient(options));
+
+        public DownloadClient Value => _client.Value;
+
+        public void Dispose()
+        {
+            if (_client.IsValueCreated)
+            {
+                _client.Value.Dispose();
+            }
+        }
+    }
+
+    private sealed class Run(TczFetchRequest request, List<string> mirrors, DownloadCache cache, LazyDownloadClient? client,
         IProgress<FetchEvent>? progress, CancellationTokenSource failFast)
     {
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<string>?>> depsKnown = new(StringComparer.Ordinal);
@@ -383,7 +399,7 @@ public static class TczFetcher
             await metadataGate.WaitAsync(Token).ConfigureAwait(false);
             try
             {
-                return await client!.TryGetBytesAsync(url, Token).ConfigureAwait(false);
+                return await client!.Value.TryGetBytesAsync(url, Token).ConfigureAwait(false);
             }
             finally
             {
@@ -414,7 +430,7 @@ public static class TczFetcher
                             await downloadGate.WaitAsync(Token).ConfigureAwait(false);
                             try
                             {
-                                await client!.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, Token).ConfigureAwait(false);
+                                await client!.Value.DownloadToFileAsync(url, cache.PartialPath(key), name, progress, Token).ConfigureAwait(false);
                             }
                             finally
                             {

@@ -1,0 +1,253 @@
+using System.Text.RegularExpressions;
+using Razor.Microkernel.TestSupport;
+
+namespace Razor.Microkernel.Sdk.Tests;
+
+/// <summary>
+/// Visual Studio's fast up-to-date check, fed by the design-time targets: it is given every local file the build reads,
+/// of every item kind, metadata and property that names one (from the same list, _RmkProjectInput, that the build's
+/// own early check and per-step fingerprints use), the project file and its Directory.Build files; and the outputs. A
+/// change to any of them is seen, and the build that follows rebuilds exactly the steps that input feeds.
+/// </summary>
+public sealed partial class UpToDateCheckTests
+{
+    private static readonly string[] Collect = ["CollectUpToDateCheckInputDesignTime", "CollectUpToDateCheckBuiltDesignTime", "CollectUpToDateCheckOutputDesignTime"];
+
+    /// <summary>Every item kind, metadata and property of the targets that names a local file, with the case below that
+    /// covers it. A kind another change adds to _RmkProjectInput (or to the downloadable items) fails the drift test
+    /// until it is added here, and so to the check.</summary>
+    private static readonly string[] CoveredKinds =
+    [
+        "OverlayFile", "OverlayArchive", "TczImage", "Gem", "Gem.PrebuiltExtensions", "RubyGems", "McollectiveArchive", "CoreIso",
+        "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
+    ];
+
+    [GeneratedRegex("""<CheckLocalInputs ProjectFile=[^>]*>""")]
+    private static partial Regex EarlyCheck();
+
+    [GeneratedRegex("""(?<name>[A-Za-z]+)="[@$]\((?<value>[A-Za-z_]+)\)""")]
+    private static partial Regex Parameter();
+
+    [GeneratedRegex("""<_RmkUrlItem Include="@\((?<kind>[A-Za-z]+)\)""")]
+    private static partial Regex UrlItemKind();
+
+    /// <summary>The kinds the one list is made of: what the targets hand CheckLocalInputs (which lists the project's
+    /// inputs for the early check and for this check), its PrebuiltExtensions files, and every kind that may be a URL
+    /// (which may as well be a local file).</summary>
+    [Fact]
+    public void EveryKindOfLocalInputTheTargetsKnow_IsCoveredHere()
+    {
+        var targets = File.ReadAllText(Path.Combine(SdkHarness.RepoRoot, "src", "Razor.Microkernel.Sdk", "build", "Razor.Microkernel.Sdk.targets"));
+        var task = File.ReadAllText(Path.Combine(SdkHarness.RepoRoot, "src", "Razor.Microkernel.Tasks", "CheckLocalInputs.cs"));
+        var call = EarlyCheck().Match(targets);
+        Assert.True(call.Success, "the targets no longer call CheckLocalInputs for the project's inputs");
+        string[] notFiles = ["ProjectFile", "MicrokernelIso", "MicrokernelIsoHybrid", "ListOnly"];
+        var known = Parameter().Matches(call.Value).Select(m => m.Groups["name"].Value).Where(n => !notFiles.Contains(n))
+            .Concat(task.Contains("\"PrebuiltExtensions\"", StringComparison.Ordinal) ? ["Gem.PrebuiltExtensions"] : [])
+            .Concat(UrlItemKind().Matches(targets).Select(m => m.Groups["kind"].Value))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.True(known.Count >= 10, string.Join(", ", known));
+        Assert.Empty(known.Except(CoveredKinds));
+    }
+
+    /// <summary>A project with one local input of every kind (their content does not matter: nothing is read), a URL gem
+    /// (not a local input), Directory.Build.props and .targets and a lock file.</summary>
+    private static (TestProject P, Dictionary<string, string> Inputs) EveryKind()
+    {
+        var p = SdkHarness.CreateProject("futdc");
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["OverlayFile"] = p.Write("files/sub/motd", "x\n"),
+            ["OverlayArchive"] = p.Write("a.tgz", "x"),
+            ["TczImage"] = p.Write("t.tcz", "x"),
+            ["Gem"] = p.Write("gems/alpha-1.0.0.gem", "x"),
+            ["Gem.PrebuiltExtensions"] = p.Write("prebuilt/lib/alpha.so", "x"),
+            ["RubyGems"] = p.Write("rubygems-1.8.15.tgz", "x"),
+            ["McollectiveArchive"] = p.Write("mcollective-1.2.1.tgz", "x"),
+            ["CoreIso"] = p.Write("Core-4.5.2.iso", "x"),
+            ["SshAuthorizedKey"] = p.Write("ssh/authorized_keys", "x"),
+            ["SshHostKey"] = p.Write("ssh/ssh_host_rsa_key", "x"),
+            ["McollectiveSecretsFile"] = p.Write("secrets.txt", "x"),
+            ["MicrokernelIsoHybridMbr"] = p.Write("mbr.bin", "x"),
+            ["Directory.Build.props"] = p.Write("Directory.Build.props", "<Project />\n"),
+            ["Directory.Build.targets"] = p.Write("Directory.Build.targets", "<Project />\n"),
+            ["lock file"] = p.Write("microkernel.lock.json", "{}\n"),
+        };
+        inputs["project file"] = p.WriteCsproj("""
+            <PropertyGroup>
+              <McollectiveSecretsFile>secrets.txt</McollectiveSecretsFile>
+              <MicrokernelIsoHybrid>true</MicrokernelIsoHybrid>
+              <MicrokernelIsoHybridMbr>mbr.bin</MicrokernelIsoHybridMbr>
+            </PropertyGroup>
+            <ItemGroup>
+              <OverlayFile Include="files/**/*" Destination="/etc/" />
+              <OverlayArchive Include="a.tgz" />
+              <TczImage Include="t.tcz" />
+              <Gem Include="gems/*.gem" PrebuiltExtensions="prebuilt" />
+              <Gem Include="http://127.0.0.1:9/gems/remote-1.0.gem" />
+              <RubyGems Include="rubygems-1.8.15.tgz" />
+              <McollectiveArchive Include="mcollective-1.2.1.tgz" />
+              <CoreIso Include="Core-4.5.2.iso" />
+              <SshAuthorizedKey Include="ssh/authorized_keys" />
+              <SshHostKey Include="ssh/ssh_host_rsa_key" />
+            </ItemGroup>
+            """);
+        return (p, inputs);
+    }
+
+    [Fact]
+    public void DesignTimeCollection_NamesEveryLocalInputOfEveryKind_AndTheOutputs_WithoutReadingThem()
+    {
+        var (p, inputs) = EveryKind();
+        var before = p.Files();
+
+        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+
+        Assert.True(run.Succeeded, run.Output);
+        var collected = results["CollectUpToDateCheckInputDesignTime"].Items.ToDictionary(i => i["FullPath"], i => i["Set"], StringComparer.Ordinal);
+        foreach (var (kind, path) in inputs)
+        {
+            Assert.True(collected.TryGetValue(path, out var set), $"{kind} ({path}) is not an input of the fast up-to-date check");
+            Assert.Equal("Microkernel", set);
+        }
+
+        Assert.DoesNotContain(collected.Keys, k => k.Contains("remote-1.0.gem", StringComparison.Ordinal));
+        Assert.True(inputs.Keys.ToHashSet().IsSupersetOf(CoveredKinds));
+        var built = results["CollectUpToDateCheckBuiltDesignTime"].Items.ToDictionary(i => i["FullPath"], i => i["Set"], StringComparer.Ordinal);
+        Assert.Equal("Microkernel", built[p["obj/Debug/Microkernel.csproj.rmk-built"]]);
+        foreach (var output in new[] { "mc-linux-fs-snap.tar.gz", "mc-linux-fs-snap.tar.gz.txt", "mc-linux-fs-snap.html" })
+        {
+            Assert.Equal("Microkernel outputs", built[Path.Combine(p.OutDir, output)]);
+        }
+
+        Assert.Equal(before, p.Files()); // nothing read into obj/, nothing written
+    }
+
+    // ---- the check against real builds ----------------------------------------------------------------------------
+
+    private sealed record Item(string Path, string Set);
+
+    /// <summary>What Visual Studio's check decides from the collected items (dotnet/project-system's BuildUpToDateCheck):
+    /// per set, every output exists and no input is newer than the earliest output. Returns why not, or null.</summary>
+    private static string? NotUpToDate(IReadOnlyList<Item> inputs, IReadOnlyList<Item> outputs)
+    {
+        foreach (var set in outputs.Select(o => o.Set).Distinct())
+        {
+            var setOutputs = outputs.Where(o => o.Set == set).ToList();
+            if (setOutputs.FirstOrDefault(o => !File.Exists(o.Path)) is { } missing)
+            {
+                return $"output {missing.Path} is missing";
+            }
+
+            var earliest = setOutputs.Min(o => File.GetLastWriteTimeUtc(o.Path));
+            if (inputs.Where(i => i.Set == set).FirstOrDefault(i => File.Exists(i.Path) && File.GetLastWriteTimeUtc(i.Path) > earliest) is { } newer)
+            {
+                return newer.Path;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The incremental steps (targets with Inputs and Outputs) a build ran.</summary>
+    private static SortedSet<string> StepsRun(TestProject p)
+    {
+        var r = SdkHarness.RunDotnet(p.Directory, ["build", "Microkernel.csproj", "-nr:false", "-tl:off", "-v:d"], null, TimeSpan.FromMinutes(5), p.PackagesFolder);
+        var result = new BuildResult(r.ExitCode, r.Output, "", p.Directory).AssertSuccess();
+        return new SortedSet<string>(result.TargetsRun.Where(t => t.StartsWith("Rmk", StringComparison.Ordinal)), StringComparer.Ordinal);
+    }
+
+    [Fact]
+    public void FastUpToDateCheck_SeesAChangeToEachKindOfInput_AndTheBuildRebuildsExactlyWhatItFeeds()
+    {
+        var p = SdkHarness.CreateProject("futdc-build");
+        p.Write("files/motd", "first\n");
+        p.Write("a.tgz", TestArchives.Tgz(TestArchives.Dir("opt/"), TestArchives.File("opt/a", "first archive\n")));
+        p.Write("tree/usr/local/share/t.txt", "first image\n");
+        Tool.Run("mksquashfs", [p["tree"], p["t.tcz"], "-noappend", "-comp", "gzip", "-b", "4096", "-no-xattrs", "-all-root", "-no-progress", "-quiet"]).EnsureSuccess("mksquashfs");
+        var gem = GemTests.BuildGem(p, "alpha", "1.0.0");
+        p.Write("rubygems-1.8.15.tgz", GemTests.RubyGemsTarball());
+        byte[] Mcollective(string cfg) => TestArchives.Tgz(TestArchives.Dir("mcollective-1.2.1/"),
+            TestArchives.File("mcollective-1.2.1/mcollectived.rb", "#!/usr/bin/env ruby\n"), TestArchives.File("mcollective-1.2.1/etc/server.cfg.dist", cfg));
+        p.Write("mcollective-1.2.1.tgz", Mcollective("topicprefix = /topic/\n"));
+        IsoTests.MakeCoreIso(p);
+        p.Write("mbr.bin", File.ReadAllBytes("/usr/lib/ISOLINUX/isohdpfx.bin"));
+        p.Write("ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstKeyFirstKeyFirstKeyFirstKeyFirstKeyFi first\n");
+        p.Write("secrets.txt", "plugin.psk = first-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n");
+        p.Write("Directory.Build.props", "<Project>\n</Project>\n");
+        p.WriteCsproj("""
+            <PropertyGroup>
+              <McollectiveSecretsFile>secrets.txt</McollectiveSecretsFile>
+              <McollectiveStompHost>razor</McollectiveStompHost>
+              <MicrokernelIsoHybrid>true</MicrokernelIsoHybrid>
+              <MicrokernelIsoHybridMbr>mbr.bin</MicrokernelIsoHybridMbr>
+            </PropertyGroup>
+            <ItemGroup>
+              <OverlayFile Include="files/motd" Destination="/etc/motd" />
+              <OverlayArchive Include="a.tgz" />
+              <TczImage Include="t.tcz" />
+              <Gem Include="gems/*.gem" />
+              <RubyGems Include="rubygems-1.8.15.tgz" />
+              <McollectiveArchive Include="mcollective-1.2.1.tgz" />
+              <CoreIso Include="Core-4.5.2.iso" />
+              <SshAuthorizedKey Include="ssh/authorized_keys" />
+            </ItemGroup>
+            """);
+        StepsRun(p);
+        Assert.True(File.Exists(Path.Combine(p.OutDir, "rz_mk_dev-image.1.0.0.iso")));
+
+        // The items, collected once by a design-time build, as Visual Studio keeps them until the project changes.
+        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(run.Succeeded, run.Output);
+        var inputs = results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var outputs = results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        Assert.Null(NotUpToDate(inputs, outputs));
+
+        // One and the same list: every local input the build fingerprinted per step is an input of the check.
+        var fingerprinted = SdkHarness.RunDotnet(p.Directory, ["msbuild", "Microkernel.csproj", "-nr:false", "-t:_RmkComputeLocalInputs", "-getItem:RmkLocalInput"],
+            null, TimeSpan.FromMinutes(3), p.PackagesFolder);
+        Assert.True(fingerprinted.Succeeded, fingerprinted.Output);
+        var fingerprintedPaths = Regex.Matches(fingerprinted.Output, "\"FullPath\": \"(?<path>[^\"]+)\"");
+        Assert.True(fingerprintedPaths.Count >= 9, fingerprinted.Output);
+        foreach (Match m in fingerprintedPaths)
+        {
+            Assert.Contains(inputs, i => i.Path == m.Groups["path"].Value);
+        }
+
+        void Changed(string what, Action change, params string[] steps)
+        {
+            Thread.Sleep(20); // a write time after the marker's, on any file system
+            change();
+            Assert.True(NotUpToDate(inputs, outputs) is not null, $"{what}: the check did not see the change");
+            Assert.Equal(new SortedSet<string>(steps, StringComparer.Ordinal), StepsRun(p));
+            Assert.True(NotUpToDate(inputs, outputs) is null, $"{what}: still out of date after the build: {NotUpToDate(inputs, outputs)}");
+        }
+
+        string[] Layer(string step) => [step, "RmkPackOverlay", "RmkBuildIso"];
+        Changed("OverlayFile", () => p.Write("files/motd", "second\n"), Layer("RmkOverlayFilesLayer"));
+        Changed("OverlayArchive", () => p.Write("a.tgz", TestArchives.Tgz(TestArchives.Dir("opt/"), TestArchives.File("opt/a", "second archive\n"))),
+            Layer("RmkOverlayArchiveLayers"));
+        Changed("TczImage", () =>
+        {
+            p.Write("tree/usr/local/share/t.txt", "second image\n");
+            Tool.Run("mksquashfs", [p["tree"], p["t.tcz"], "-noappend", "-comp", "gzip", "-b", "4096", "-no-xattrs", "-all-root", "-no-progress", "-quiet"]).EnsureSuccess("mksquashfs");
+        }, Layer("RmkTczImageLayers"));
+        Changed("Gem", () => GemTests.BuildGem(p, "alpha", "1.0.0", deps: "s.description = 'the second build'"), Layer("RmkGemsLayer"));
+        Changed("RubyGems", () => File.SetLastWriteTimeUtc(p["rubygems-1.8.15.tgz"], DateTime.UtcNow), Layer("RmkGemsLayer"));
+        Changed("McollectiveArchive", () => p.Write("mcollective-1.2.1.tgz", Mcollective("topicprefix = /other/\n")), Layer("RmkMcollectiveArchiveLayer"));
+        Changed("SshAuthorizedKey", () => p.Write("ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISecondKeySecondKeySecondKeySecondKeySecondK second\n"),
+            Layer("RmkSshLayer"));
+        Changed("McollectiveSecretsFile", () => p.Write("secrets.txt", "plugin.psk = other-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n"),
+            Layer("RmkMcollectiveSettingsLayer"));
+        Changed("CoreIso", () => File.SetLastWriteTimeUtc(p["Core-4.5.2.iso"], DateTime.UtcNow), "RmkBuildIso");
+        Changed("MicrokernelIsoHybridMbr", () =>
+        {
+            var mbr = File.ReadAllBytes(p["mbr.bin"]);
+            mbr[0x100] ^= 0xFF; // a byte of the template's boot code
+            File.WriteAllBytes(p["mbr.bin"], mbr);
+        }, "RmkBuildIso");
+        // Edits that change no output: one build (which does nothing but say so), then the check is satisfied again.
+        Changed("Directory.Build.props", () => p.Write("Directory.Build.props", "<Project>\n  <!-- a comment -->\n</Project>\n"));
+        Changed("project file", () => File.AppendAllText(p["Microkernel.csproj"], "<!-- a comment -->\n"));
+    }
+}
