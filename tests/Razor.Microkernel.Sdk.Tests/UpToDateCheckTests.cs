@@ -19,7 +19,7 @@ public sealed partial class UpToDateCheckTests
     private static readonly string[] CoveredKinds =
     [
         "OverlayFile", "OverlayArchive", "TczImage", "Gem", "Gem.PrebuiltExtensions", "RubyGems", "McollectiveArchive", "CoreIso",
-        "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
+        "EfiLoader", "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
     ];
 
     [GeneratedRegex("""<CheckLocalInputs ProjectFile=[^>]*>""")]
@@ -65,6 +65,7 @@ public sealed partial class UpToDateCheckTests
             ["RubyGems"] = p.Write("rubygems-1.8.15.tgz", "x"),
             ["McollectiveArchive"] = p.Write("mcollective-1.2.1.tgz", "x"),
             ["CoreIso"] = p.Write("Core-4.5.2.iso", "x"),
+            ["EfiLoader"] = p.Write("BOOTX64.EFI", "x"),
             ["SshAuthorizedKey"] = p.Write("ssh/authorized_keys", "x"),
             ["SshHostKey"] = p.Write("ssh/ssh_host_rsa_key", "x"),
             ["McollectiveSecretsFile"] = p.Write("secrets.txt", "x"),
@@ -88,6 +89,7 @@ public sealed partial class UpToDateCheckTests
               <RubyGems Include="rubygems-1.8.15.tgz" />
               <McollectiveArchive Include="mcollective-1.2.1.tgz" />
               <CoreIso Include="Core-4.5.2.iso" />
+              <EfiLoader Include="BOOTX64.EFI" />
               <SshAuthorizedKey Include="ssh/authorized_keys" />
               <SshHostKey Include="ssh/ssh_host_rsa_key" />
             </ItemGroup>
@@ -172,6 +174,9 @@ public sealed partial class UpToDateCheckTests
         p.Write("mcollective-1.2.1.tgz", Mcollective("topicprefix = /topic/\n"));
         IsoTests.MakeCoreIso(p);
         p.Write("mbr.bin", File.ReadAllBytes("/usr/lib/ISOLINUX/isohdpfx.bin"));
+        p.Write("embed.cfg", "configfile $cmdpath/grub.cfg\n");
+        Tool.Run("grub-mkstandalone", "-O", "x86_64-efi", "--locales=", "--fonts=", "--themes=", "-o", p["BOOTX64.EFI"], "boot/grub/grub.cfg=" + p["embed.cfg"])
+            .EnsureSuccess("grub-mkstandalone");
         p.Write("ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstKeyFirstKeyFirstKeyFirstKeyFirstKeyFi first\n");
         p.Write("secrets.txt", "plugin.psk = first-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n");
         p.Write("Directory.Build.props", "<Project>\n</Project>\n");
@@ -190,6 +195,7 @@ public sealed partial class UpToDateCheckTests
               <RubyGems Include="rubygems-1.8.15.tgz" />
               <McollectiveArchive Include="mcollective-1.2.1.tgz" />
               <CoreIso Include="Core-4.5.2.iso" />
+              <EfiLoader Include="BOOTX64.EFI" />
               <SshAuthorizedKey Include="ssh/authorized_keys" />
             </ItemGroup>
             """);
@@ -240,6 +246,7 @@ public sealed partial class UpToDateCheckTests
         Changed("McollectiveSecretsFile", () => p.Write("secrets.txt", "plugin.psk = other-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n"),
             Layer("RmkMcollectiveSettingsLayer"));
         Changed("CoreIso", () => File.SetLastWriteTimeUtc(p["Core-4.5.2.iso"], DateTime.UtcNow), "RmkBuildIso");
+        Changed("EfiLoader", () => File.AppendAllText(p["BOOTX64.EFI"], "\0"), "RmkBuildIso"); // still an EFI application, other bytes
         Changed("MicrokernelIsoHybridMbr", () =>
         {
             var mbr = File.ReadAllBytes(p["mbr.bin"]);
