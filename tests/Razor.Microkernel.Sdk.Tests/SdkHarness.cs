@@ -143,13 +143,18 @@ public static partial class SdkHarness
     public static RunResult RunDotnet(string workingDirectory, IReadOnlyList<string> args, IDictionary<string, string?>? environment,
         TimeSpan timeout, string? packagesFolder = null, Action<Process>? onStarted = null)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        // Through GNU env, which resets SIGINT to its default and then execs dotnet (same process): a test host started in
+        // the background of a non-interactive shell inherits SIGINT as ignored, and so would every build it starts, so
+        // the Ctrl+C tests would signal a build that cannot hear it.
+        var psi = new ProcessStartInfo("env")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        psi.ArgumentList.Add("--default-signal=INT");
+        psi.ArgumentList.Add("dotnet");
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
