@@ -121,6 +121,15 @@ for pass in $passes; do
     *) echo "unknown pass '$pass' (gems18, gems3, tcz)" >&2; exit 2 ;;
   esac
 done
+# A pass with no input checks nothing: that is a corpus that is not there, not a pass.
+for pass in $passes; do
+  case $pass in gems18|gems3) n=${#gems[@]} ;; *) n=${#images[@]} ;; esac
+  if [ "$n" -eq 0 ]; then
+    echo "$corpus holds no input for pass $pass: nothing would be checked" >&2
+    rm -rf "$work"
+    exit 2
+  fi
+done
 # The gems as a download leaves them (0644): gem install copies the .gem's own mode into cache/ (the corpus files are
 # read-only), while the SDK writes 0644 whatever the build machine's file says. Content is unchanged.
 if [ ${#gems[@]} -gt 0 ]; then

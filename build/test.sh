@@ -11,6 +11,7 @@ declare -A tools=(
   [ruby]=ruby [gem]=ruby [busybox]=busybox-static [chromium]=chromium
   [xorriso]=xorriso [isoinfo]=genisoimage [cpio]=cpio [isohybrid]=syslinux-utils [/usr/lib/ISOLINUX/isolinux.bin]=isolinux
   [qemu-system-x86_64]=qemu-system-x86 [/boot/vmlinuz-*]=linux-image-amd64
+  [/usr/lib/ipxe/qemu/pxe-e1000.rom]=ipxe-qemu [/usr/lib/PXELINUX/pxelinux.0]=pxelinux [file]=file [sha256sum]=coreutils
   [python3]=python3
   [fakeroot]=fakeroot
   [mkfs.vfat]=dosfstools [fsck.vfat]=dosfstools [mdir]=mtools [mcopy]=mtools [sgdisk]=gdisk [gdisk]=gdisk [fdisk]=fdisk
@@ -31,7 +32,9 @@ fi
 if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
   # Debian/Ubuntu: install the packages that are missing (busybox-static: the boot-hook test chroots into
   # an overlay with a static busybox and the boot test puts it into a stand-in core.gz; qemu-system-x86 and
-  # linux-image-amd64: the boot test boots the ISO under software emulation).
+  # linux-image-amd64: the boot tests boot the ISO and the network boot files under software emulation, the kernel's
+  # modules go into a stand-in module extension; ipxe-qemu and pxelinux: the network boots run Debian's iPXE ROM and PXELINUX; file: reads a
+  # kernel's version, to check the SDK's reader).
   pkgs=$(for t in "${!tools[@]}"; do echo "${tools[$t]}"; done | sort -u)
   # Ubuntu names its kernel package differently.
   if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then pkgs=${pkgs/linux-image-amd64/linux-image-generic}; fi

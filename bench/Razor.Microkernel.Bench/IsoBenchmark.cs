@@ -180,7 +180,7 @@ internal static class IsoBenchmark
     private static void Ours(string coreIso, IReadOnlyList<string> layers, string output)
     {
         var merge = OverlayMerge.Create(layers.Select(l => new LayerSource(Path.GetFileName(l), l)).ToList());
-        MicrokernelIso.Build(coreIso, merge, output, new MicrokernelIsoOptions { Version = Version, KernelArgs = KernelArgs });
+        MicrokernelIso.Build(coreIso, merge, output, new MicrokernelIsoOptions { Version = Version, Layout = Formats.Release.TinyCoreRelease.Find("4.x", "x86").IsoLayout, KernelArgs = KernelArgs });
     }
 
     private static Contender ShellContender(string name, string tag, string gz, string coreIso, string tree, string outDir, bool baseline)
@@ -199,7 +199,6 @@ internal static class IsoBenchmark
     internal static string MakeCoreIso(string work, long rootBytes, ulong seed, string xorriso, out long coreGzBytes, out long vmlinuzBytes)
     {
         var gen = new ContentGenerator(seed);
-        var rng = gen.Random;
         var root = Path.Combine(work, "core-root");
         var iso = Path.Combine(work, "core-tree");
         Directory.CreateDirectory(Path.Combine(iso, "boot/isolinux"));
@@ -216,42 +215,8 @@ internal static class IsoBenchmark
             File.SetUnixFileMode(path, (UnixFileMode)mode);
         }
 
-        void Fill(string[] dirs, string extension, ContentKind kind, long budget, long min, long max, int mode)
-        {
-            long used = 0;
-            while (used < budget)
-            {
-                var size = Math.Min(rng.LogUniform(min, max), budget - used);
-                var path = Path.Combine(root, dirs[rng.Next(dirs.Length)], gen.Word() + extension);
-                if (!File.Exists(path))
-                {
-                    Write(path, kind, size, mode);
-                    used += size;
-                }
-            }
-        }
-
-        // The root: busybox and its applet links, shared objects, kernel modules (.ko.gz, incompressible), config and scripts.
-        Write(Path.Combine(root, "bin/busybox"), ContentKind.Binary, rootBytes * 5 / 100, 0x1ED);
-        foreach (var applet in new[] { "ash", "cat", "cp", "ls", "mount", "sed", "sh", "tar", "gzip", "grep", "vi", "wget" })
-        {
-            File.CreateSymbolicLink(Path.Combine(root, "bin", applet), "busybox");
-        }
-
-        Fill(["lib", "usr/lib", "usr/lib/gconv"], ".so", ContentKind.Binary, rootBytes * 55 / 100, 10_000, 1_500_000, 0x1ED);
-        Fill(["sbin", "usr/bin", "usr/sbin"], "", ContentKind.Binary, rootBytes * 15 / 100, 5_000, 300_000, 0x1ED);
-        Fill(["lib/modules/3.0.21-tinycore/kernel/drivers/net", "lib/modules/3.0.21-tinycore/kernel/fs", "lib/modules/3.0.21-tinycore/kernel/drivers/scsi"],
-            ".ko.gz", ContentKind.Random, rootBytes * 13 / 100, 2_000, 200_000, 0x1A4);
-        Fill(["etc", "etc/init.d", "usr/share/kmap", "usr/share/doc"], "", ContentKind.Prose, rootBytes * 6 / 100, 100, 40_000, 0x1A4);
-        Fill(["etc/init.d", "usr/bin"], ".sh", ContentKind.Code, rootBytes * 6 / 100, 100, 20_000, 0x1ED);
-        foreach (var d in new[] { "dev", "proc", "sys", "tmp", "var/log", "home", "mnt", "opt" })
-        {
-            Directory.CreateDirectory(Path.Combine(root, d));
-        }
-
         var coreGz = Path.Combine(iso, "boot/core.gz");
-        // Fixed dates, order and inode numbers, so every run makes the same core.gz.
-        Command("bash", ["-c", "cd \"$1\" && find . -exec touch -h -d @1330560000 {} + && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible | gzip -9 -n > \"$2\"", "bash", root, coreGz]);
+        ReleaseRoot.MakeInitrd(gen, root, coreGz, rootBytes);
         coreGzBytes = new FileInfo(coreGz).Length;
 
         // A bzImage is a small setup stub and a compressed payload: random-ish bytes.
@@ -281,7 +246,6 @@ internal static class IsoBenchmark
         var output = Path.Combine(work, "Core-4.5.2.iso");
         Command(xorriso, ["-as", "mkisofs", "-l", "-J", "-R", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
             "-b", "boot/isolinux/isolinux.bin", "-c", "boot/isolinux/boot.cat", "-V", "Core", "-o", output, iso]);
-        Directory.Delete(root, recursive: true);
         Directory.Delete(iso, recursive: true);
         return output;
     }

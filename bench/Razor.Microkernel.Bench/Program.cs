@@ -15,6 +15,11 @@ const string Usage = """
                       --size-mb N (45, the overlay)  --core-mb N (16, Core's root before gzip)  --reps N (5)
                       --layers N (4)  --seed N  --work DIR  --keep
       iso-child CORE_ISO OUTPUT LAYER...   (used by iso) build once and print this process's peak RSS
+      pxe           the network boot initrd (OverlayMerge + MicrokernelInitrd.WriteInitrd, Append) vs
+                    `cat corepure64.gz; find . | cpio -o -H newc | gzip -9` on a generated release initrd and overlay
+                      --size-mb N (45, the overlay)  --core-mb N (16, the release root before gzip)  --reps N (5)
+                      --layers N (4)  --seed N  --work DIR  --keep
+      pxe-child INITRD OUTPUT LAYER...   (used by pxe) write once and print this process's peak RSS
       iso-uefi      the same with an EfiLoader and the isohybrid MBR and GPT vs that pipeline + mkfs.vfat, mmd, mcopy and
                     `xorriso -as mkisofs … -e … -isohybrid-gpt-basdat`: time ratio
                       --size-mb N (45)  --core-mb N (16)  --reps N (5)  --layers N (4)  --seed N  --work DIR  --keep
@@ -43,6 +48,12 @@ try
     if (args[0] == "iso-child")
     {
         IsoBenchmark.RunChild(args[1], args[2], args[3..]);
+        return 0;
+    }
+
+    if (args[0] == "pxe-child")
+    {
+        PxeBenchmark.RunChild(args[1], args[2], args[3..]);
         return 0;
     }
 
@@ -80,6 +91,9 @@ try
                 break;
             case "iso":
                 IsoBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
+                break;
+            case "pxe":
+                PxeBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
                 break;
             case "iso-uefi":
                 UefiIsoBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);

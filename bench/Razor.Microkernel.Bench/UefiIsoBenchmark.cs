@@ -163,7 +163,10 @@ internal static class UefiIsoBenchmark
     private static void Ours(string coreIso, IReadOnlyList<string> layers, string loader, byte[] mbr, string output)
     {
         var merge = OverlayMerge.Create(layers.Select(l => new LayerSource(Path.GetFileName(l), l)).ToList());
-        MicrokernelIso.Build(coreIso, merge, output, new MicrokernelIsoOptions { Version = Version, KernelArgs = KernelArgs, EfiLoader = loader, HybridMbr = mbr });
+        MicrokernelIso.Build(coreIso, merge, output, new MicrokernelIsoOptions
+        {
+            Version = Version, Layout = Formats.Release.TinyCoreRelease.Find("4.x", "x86").IsoLayout, KernelArgs = KernelArgs, EfiLoader = loader, HybridMbr = mbr,
+        });
     }
 
     /// <summary>Both outputs must carry the UEFI El Torito entry and the isohybrid GPT.</summary>

@@ -8,9 +8,10 @@ using Razor.Microkernel.Formats.Layers;
 namespace Razor.Microkernel.Tasks;
 
 /// <summary>
-/// The bootable microkernel ISO: the Core release ISO with the overlay appended to its core.gz, the kernel
-/// arguments in isolinux.cfg and iso-metadata.yaml for the Razor server, and a UEFI boot entry (the release's
-/// own EFI image, or one made around an EfiLoader). Written atomically.
+/// The bootable microkernel ISO: the Core release ISO with the overlay appended to its initrd, the kernel
+/// arguments in its boot loader's configuration and iso-metadata.yaml for the Razor server, and a UEFI boot entry
+/// (the release's own EFI image, or one made around an EfiLoader); the paths are the release's (TinyCoreVersion,
+/// TinyCoreArch). Written atomically.
 /// </summary>
 public sealed class BuildIso : RmkTask
 {
@@ -27,6 +28,13 @@ public sealed class BuildIso : RmkTask
 
     [Required]
     public string Version { get; set; } = string.Empty;
+
+    /// <summary>TinyCoreVersion and TinyCoreArch: the release whose ISO layout CoreIso has.</summary>
+    [Required]
+    public string TinyCoreVersion { get; set; } = string.Empty;
+
+    [Required]
+    public string TinyCoreArch { get; set; } = string.Empty;
 
     public string? KernelArgs { get; set; }
 
@@ -48,6 +56,11 @@ public sealed class BuildIso : RmkTask
     protected override void ExecuteCore()
     {
         var display = CoreIso.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : CoreIso.ItemSpec;
+        if (FindRelease(TinyCoreVersion, TinyCoreArch) is not { } release)
+        {
+            return;
+        }
+
         if (!PropertyChecks.TryInitrdMode(InitrdMode, out var mode))
         {
             LogPropertyError("MicrokernelInitrdMode", "InitrdModeUnsupported", InitrdMode);
@@ -120,6 +133,7 @@ public sealed class BuildIso : RmkTask
             var result = MicrokernelIso.Build(source, merge, OutputFile, new MicrokernelIsoOptions
             {
                 Version = Version,
+                Layout = release.IsoLayout,
                 KernelArgs = KernelArgs ?? string.Empty,
                 ModificationTime = mtime,
                 InitrdMode = mode,

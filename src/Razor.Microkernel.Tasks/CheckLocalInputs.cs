@@ -44,13 +44,21 @@ public sealed class CheckLocalInputs : RmkTask
 
     public ITaskItem[] RubyGems { get; set; } = [];
 
-    /// <summary>Checked unless <see cref="MicrokernelIso"/> is false.</summary>
+    /// <summary>Checked unless both <see cref="MicrokernelIso"/> and <see cref="MicrokernelPxe"/> are false (the ISO and the
+    /// network boot files read it).</summary>
     public ITaskItem[] CoreIso { get; set; } = [];
 
     /// <summary>EfiLoader items (checked, like CoreIso, only when the ISO is built).</summary>
     public ITaskItem[] EfiLoader { get; set; } = [];
 
     public string? MicrokernelIso { get; set; }
+
+    public string? MicrokernelPxe { get; set; }
+
+    /// <summary>The release's kernel and initrd (the network boot files; the kernel version is read from the kernel).</summary>
+    public ITaskItem[] CoreKernel { get; set; } = [];
+
+    public ITaskItem[] CoreInitrd { get; set; } = [];
 
     /// <summary>The McollectiveSecretsFile property, as a full path.</summary>
     public string? McollectiveSecretsFile { get; set; }
@@ -64,7 +72,7 @@ public sealed class CheckLocalInputs : RmkTask
     /// up-to-date check is given, from a design-time build.</summary>
     public bool ListOnly { get; set; }
 
-    /// <summary>The project's local inputs, the one list of them (OverlayFile … CoreIso and EfiLoader items that are not URLs, the files
+    /// <summary>The project's local inputs, the one list of them (OverlayFile … CoreInitrd and EfiLoader items that are not URLs, the files
     /// below a Gem's PrebuiltExtensions folder, McollectiveSecretsFile, MicrokernelIsoHybridMbr), with ItemType or
     /// Property metadata (and Metadata=PrebuiltExtensions for those files).</summary>
     [Output]
@@ -147,12 +155,15 @@ public sealed class CheckLocalInputs : RmkTask
     /// <summary>The project's local items and files, with the item type (or property) and the file that defined each.</summary>
     private IEnumerable<ITaskItem> ListProjectInputs()
     {
-        var iso = !string.Equals(MicrokernelIso?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
+        // As MSBuild's conditions read them ('off' and 'no' are false too); unset or not a switch word: built.
+        var iso = !(PropertyChecks.TryParseSwitch(MicrokernelIso, out var isoSwitch) && isoSwitch == false);
+        var pxe = !(PropertyChecks.TryParseSwitch(MicrokernelPxe, out var pxeSwitch) && pxeSwitch == false);
         (string Type, ITaskItem[] Items)[] lists =
         [
             (nameof(OverlayFile), OverlayFile), (nameof(TczImage), TczImage), (nameof(SshAuthorizedKey), SshAuthorizedKey),
             (nameof(SshHostKey), SshHostKey), (nameof(OverlayArchive), OverlayArchive), (nameof(McollectiveArchive), McollectiveArchive),
-            (nameof(Gem), Gem), (nameof(RubyGems), RubyGems), (nameof(CoreIso), iso ? CoreIso : []), (nameof(EfiLoader), iso ? EfiLoader : []),
+            (nameof(Gem), Gem), (nameof(RubyGems), RubyGems), (nameof(CoreIso), iso || pxe ? CoreIso : []),
+            (nameof(CoreKernel), CoreKernel), (nameof(CoreInitrd), CoreInitrd), (nameof(EfiLoader), iso ? EfiLoader : []),
         ];
         foreach (var (type, items) in lists)
         {

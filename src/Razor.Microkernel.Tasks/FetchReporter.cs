@@ -85,6 +85,9 @@ internal sealed class FetchReporter(RmkTask task, string cacheRoot, Func<Excepti
             case ChecksumMismatchException c:
                 Error("ChecksumMismatch", c.What, c.Algorithm, c.Expected, c.Actual);
                 return true;
+            case ReleaseFileMissingException r:
+                Error("ReleaseFileMissing", r.Release, r.Name, string.Join(", ", r.LocationsTried), r.Release.DistributionFilesFolder);
+                return true;
             case DownloadNotFoundException n:
                 Error("DownloadNotFound", string.Join(", ", n.LocationsTried));
                 return true;

@@ -29,8 +29,9 @@ public sealed class FetchTcz : RmkTask
     [Required]
     public string Arch { get; set; } = "x86";
 
-    [Required]
-    public string Kernel { get; set; } = "3.0.21-tinycore";
+    /// <summary>The kernel version KERNEL becomes (the resolved TinyCoreKernel); empty when none is known, and then a
+    /// -KERNEL name is RMK4013.</summary>
+    public string? Kernel { get; set; }
 
     /// <summary>The shared download cache; empty means the per-user default ($XDG_CACHE_HOME or ~/.cache on
     /// Unix, %LOCALAPPDATA% on Windows, then razor-microkernel).</summary>
@@ -65,10 +66,16 @@ public sealed class FetchTcz : RmkTask
 
     protected override void ExecuteCore()
     {
-        if (DownloadSettings.Read(this, DownloadTimeout, DownloadAttempts, MaxParallelDownloads) is not { } download)
+        if (DownloadSettings.Read(this, DownloadTimeout, DownloadAttempts, MaxParallelDownloads) is not { } download
+            || FindRelease(Version, Arch) is not { } release)
         {
             return;
         }
+
+        var kernel = string.IsNullOrWhiteSpace(Kernel) ? null : Kernel.Trim();
+        void KernelRequired(ITaskItem? item, KernelVersionRequiredException e)
+            => LogItemError(item, "TczExtension", "KernelRequired", item?.ItemSpec ?? e.ListedIn ?? e.Name, e.Name,
+                e.ListedIn is null ? "" : $" in {e.ListedIn}.tcz.dep", release, release.ExampleKernel);
 
         var byName = new Dictionary<string, ITaskItem>(StringComparer.Ordinal);
         var requests = new List<TczExtensionRequest>();
@@ -77,11 +84,16 @@ public sealed class FetchTcz : RmkTask
             string name;
             try
             {
-                name = ExtensionName.Normalize(item.ItemSpec, Kernel);
+                name = ExtensionName.Normalize(item.ItemSpec, kernel);
             }
             catch (InvalidExtensionNameException e)
             {
                 LogItemError(item, "TczExtension", "InvalidExtensionName", item.ItemSpec, e.Reason);
+                continue;
+            }
+            catch (KernelVersionRequiredException e)
+            {
+                KernelRequired(item, e);
                 continue;
             }
 
@@ -138,7 +150,7 @@ public sealed class FetchTcz : RmkTask
             MirrorFallbacks = (MirrorFallbacks ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Version = Version,
             Arch = Arch,
-            Kernel = Kernel,
+            Kernel = kernel,
             Offline = Offline,
             Download = download,
             // The lock file's SHA-256 pins are enforced on every build (a mirror that now serves other bytes is RMK1003),
@@ -160,8 +172,18 @@ public sealed class FetchTcz : RmkTask
             return (name is not null && byName.TryGetValue(name, out var asked) ? asked : null, "TczExtension");
         }
 
-        if (!new FetchReporter(this, request.CacheDirectory, ItemOf).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out var result))
+        TczFetchResult result;
+        try
         {
+            if (!new FetchReporter(this, request.CacheDirectory, ItemOf).Run(progress => TczFetcher.FetchAsync(request, progress, CancellationToken), out result))
+            {
+                return;
+            }
+        }
+        catch (Exception e) when ((e as KernelVersionRequiredException ?? (e as AggregateException)?.InnerException as KernelVersionRequiredException) is { } k)
+        {
+            // A .dep names a -KERNEL extension: at the project's item whose tree it is in, when that is one of them.
+            KernelRequired(k.ListedIn is { } parent && byName.TryGetValue(ExtensionName.WithSuffix(parent), out var asked) ? asked : null, k);
             return;
         }
 
@@ -170,7 +192,7 @@ public sealed class FetchTcz : RmkTask
             LogFileDiagnostic(true, null, "FetchWarning", w);
         }
 
-        var current = result.Lock.WithDownloads(existing?.Downloads ?? []);
+        var current = result.Lock.WithDownloads(existing?.Downloads ?? []) with { ReleaseFiles = existing?.ReleaseFiles ?? [] };
         var diff = Formats.Fetch.LockFile.Compare(existing, current);
         if (LockedMode)
         {

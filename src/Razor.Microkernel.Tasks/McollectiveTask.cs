@@ -181,8 +181,11 @@ public sealed class McollectiveFingerprint : RmkTask
 /// build before any layer, overlay or ISO is touched: the flavor, secrets given as project properties (the names
 /// an MSBuild user would guess, <c>McollectivePsk</c> and <c>McollectiveStompPassword</c>; the targets pass only
 /// the names of those that are set, never their values), and every property a step parses (the same
-/// <see cref="PropertyChecks"/> the steps use, with the same codes). Errors point at the property's element.
-/// A second call from the ISO's preparation checks the ISO's properties (<see cref="Iso"/>).
+/// <see cref="PropertyChecks"/> the steps use, with the same codes), and the release: TinyCoreVersion/TinyCoreArch,
+/// TinyCoreKernel, MicrokernelPxe, the CoreKernel and CoreInitrd counts (the rules ResolveTinyCoreRelease applies).
+/// Errors point at the property's element. A second call from the ISO's preparation checks the ISO's properties
+/// (<see cref="Iso"/>), or, when no ISO is built, the network boot files' preparation the ones they share with it
+/// (<see cref="Pxe"/>).
 /// </summary>
 public sealed class CheckMicrokernelProperties : RmkTask
 {
@@ -206,8 +209,28 @@ public sealed class CheckMicrokernelProperties : RmkTask
 
     public string? RubyVersion { get; set; }
 
+    /// <summary>TinyCoreVersion and TinyCoreArch (RMK4012 for a release the SDK does not know); null: not checked by this call.</summary>
+    public string? TinyCoreVersion { get; set; }
+
+    public string? TinyCoreArch { get; set; }
+
+    /// <summary>TinyCoreKernel as the project set it (RMK4014), checked with the release.</summary>
+    public string? TinyCoreKernel { get; set; }
+
+    /// <summary>The CoreKernel and CoreInitrd items: one of each, or none (RMK2060, RMK2061).</summary>
+    public Microsoft.Build.Framework.ITaskItem[] CoreKernel { get; set; } = [];
+
+    public Microsoft.Build.Framework.ITaskItem[] CoreInitrd { get; set; } = [];
+
+    /// <summary>MicrokernelPxe as the project set it: empty, true or false (RMK4017).</summary>
+    public string? MicrokernelPxe { get; set; }
+
     /// <summary>The ISO will be built: check its properties.</summary>
     public bool Iso { get; set; }
+
+    /// <summary>The network boot files will be built: check the properties they share with the ISO (MicrokernelInitrdMode,
+    /// MicrokernelKernelArgs).</summary>
+    public bool Pxe { get; set; }
 
     public string? InitrdMode { get; set; }
 
@@ -258,24 +281,38 @@ public sealed class CheckMicrokernelProperties : RmkTask
             LogPropertyError("RubyVersion", "InvalidRubyVersion", RubyVersion);
         }
 
+        if (TinyCoreVersion is not null && FindRelease(TinyCoreVersion, TinyCoreArch) is { } release)
+        {
+            CheckTinyCoreKernel(TinyCoreKernel, release);
+        }
+
+        CheckReleaseBootFileItems(CoreKernel, CoreInitrd);
+        if (!PropertyChecks.TryParseSwitch(MicrokernelPxe, out _))
+        {
+            LogPropertyError("MicrokernelPxe", "InvalidMicrokernelPxe", MicrokernelPxe);
+        }
+
+        if (Iso || Pxe)
+        {
+            if (!PropertyChecks.TryInitrdMode(InitrdMode, out _))
+            {
+                LogPropertyError("MicrokernelInitrdMode", "InitrdModeUnsupported", InitrdMode);
+            }
+
+            if (!PropertyChecks.IsKernelArgs(KernelArgs))
+            {
+                LogPropertyError("MicrokernelKernelArgs", "InvalidKernelArgs");
+            }
+        }
+
         if (!Iso)
         {
             return;
         }
 
-        if (!PropertyChecks.TryInitrdMode(InitrdMode, out _))
-        {
-            LogPropertyError("MicrokernelInitrdMode", "InitrdModeUnsupported", InitrdMode);
-        }
-
         if (!PropertyChecks.IsMicrokernelVersion(Version))
         {
             LogPropertyError("MicrokernelVersion", "InvalidMicrokernelVersion", Version);
-        }
-
-        if (!PropertyChecks.IsKernelArgs(KernelArgs))
-        {
-            LogPropertyError("MicrokernelKernelArgs", "InvalidKernelArgs");
         }
 
         if (Hybrid && string.IsNullOrWhiteSpace(HybridMbr))

@@ -80,6 +80,28 @@ internal static class PropertyChecks
         return true;
     }
 
+    /// <summary>A switch such as MicrokernelPxe: empty (the default: null), or a word MSBuild's conditions take for true or
+    /// false (<c>'$(P)' == 'true'</c> holds for <c>yes</c> and <c>on</c> too): true, on, yes, !false, !off, !no; false,
+    /// off, no, !true, !on, !yes, in any case.</summary>
+    public static bool TryParseSwitch(string? text, out bool? value)
+    {
+        value = null;
+        var word = (text ?? "").Trim().ToLowerInvariant();
+        switch (word)
+        {
+            case "":
+                return true;
+            case "true" or "on" or "yes" or "!false" or "!off" or "!no":
+                value = true;
+                return true;
+            case "false" or "off" or "no" or "!true" or "!on" or "!yes":
+                value = false;
+                return true;
+            default:
+                return false;
+        }
+    }
+
     /// <summary>MicrokernelKernelArgs: one line, no NUL.</summary>
     public static bool IsKernelArgs(string? text) => text is null || text.IndexOfAny(['\r', '\n', '\0']) < 0;
 }

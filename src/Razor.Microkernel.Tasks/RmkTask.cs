@@ -140,6 +140,58 @@ public abstract partial class RmkTask : Task, ICancelableTask
         return Log.HasLoggedErrors ? null : copies;
     }
 
+    /// <summary>The release TinyCoreVersion and TinyCoreArch name; null (RMK4012 logged) when the SDK does not know it.</summary>
+    protected Formats.Release.TinyCoreRelease? FindRelease(string? version, string? arch)
+    {
+        try
+        {
+            return Formats.Release.TinyCoreRelease.Find(version, arch);
+        }
+        catch (Formats.Release.UnknownReleaseException e)
+        {
+            LogPropertyError("TinyCoreVersion", "UnknownRelease", e.Version, e.Arch, Formats.Release.TinyCoreRelease.KnownList);
+            return null;
+        }
+    }
+
+    /// <summary>TinyCoreKernel as the project set it: empty, or a kernel version (RMK4014 logged when it is not one).
+    /// The same rule for the check before any work (CheckMicrokernelProperties) and ResolveTinyCoreRelease.</summary>
+    protected bool CheckTinyCoreKernel(string? kernel, Formats.Release.TinyCoreRelease release)
+    {
+        var text = (kernel ?? "").Trim();
+        if (text.Length == 0 || Formats.Release.KernelImage.IsKernelRelease(text))
+        {
+            return true;
+        }
+
+        LogPropertyError("TinyCoreKernel", "InvalidTinyCoreKernel", text, release.ExampleKernel);
+        return false;
+    }
+
+    /// <summary>CoreKernel and CoreInitrd: at most one of each (RMK2061), and both or neither (RMK2060). The same rule for
+    /// the check before any work and ResolveTinyCoreRelease.</summary>
+    protected bool CheckReleaseBootFileItems(ITaskItem[] coreKernel, ITaskItem[] coreInitrd)
+    {
+        var ok = true;
+        foreach (var (items, type) in new[] { (coreKernel, "CoreKernel"), (coreInitrd, "CoreInitrd") })
+        {
+            if (items.Length > 1)
+            {
+                LogItemError(items[1], type, "ReleaseBootFileCount", type, string.Join(", ", items.Select(i => i.ItemSpec)));
+                ok = false;
+            }
+        }
+
+        if (coreKernel.Length > 0 != coreInitrd.Length > 0)
+        {
+            var (given, type, missing) = coreKernel.Length > 0 ? (coreKernel[0], "CoreKernel", "CoreInitrd") : (coreInitrd[0], "CoreInitrd", "CoreKernel");
+            LogItemError(given, type, "ReleaseBootFilesPair", type, given.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : given.ItemSpec, missing);
+            ok = false;
+        }
+
+        return ok;
+    }
+
     /// <summary>Logs an I/O failure while writing an output, without a stack trace.</summary>
     protected bool TryIo(string resource, string path, Action action)
     {

@@ -5,9 +5,19 @@ using Razor.Microkernel.Formats.Layers;
 
 namespace Razor.Microkernel.Tasks;
 
-/// <summary>Writes the boot hook layer: /opt/bootsync.sh and /usr/local/etc/init.d/microkernel-setup.</summary>
+/// <summary>Writes the boot hook layer: the release's startup script calling /usr/local/etc/init.d/microkernel-setup.</summary>
 public sealed class WriteBootHook : LayerTask
 {
+    /// <summary>TinyCoreVersion and TinyCoreArch: whose startup script, and where its tce-load looks for modules.</summary>
+    [Required]
+    public string TinyCoreVersion { get; set; } = string.Empty;
+
+    [Required]
+    public string TinyCoreArch { get; set; } = string.Empty;
+
+    /// <summary>The kernel the extensions' modules are for (the resolved TinyCoreKernel); empty: the running one.</summary>
+    public string? Kernel { get; set; }
+
     /// <summary>Installed extensions in install order (names without .tcz).</summary>
     public string[] Extensions { get; set; } = [];
 
@@ -26,6 +36,11 @@ public sealed class WriteBootHook : LayerTask
 
     protected override bool Write(LayerWriter writer)
     {
+        if (FindRelease(TinyCoreVersion, TinyCoreArch) is not { } release)
+        {
+            return false;
+        }
+
         try
         {
             var commands = Commands.Select(c => c.GetMetadata("Command") is { Length: > 0 } command ? command : c.ItemSpec).ToList();
@@ -36,7 +51,7 @@ public sealed class WriteBootHook : LayerTask
                     GemInstaller.DefaultStagingDir));
             }
 
-            BootHook.Write(writer, Extensions, commands, PackOptions.DefaultModificationTime);
+            BootHook.Write(writer, release, string.IsNullOrWhiteSpace(Kernel) ? null : Kernel.Trim(), Extensions, commands, PackOptions.DefaultModificationTime);
             return true;
         }
         catch (InvalidBootCommandException e)

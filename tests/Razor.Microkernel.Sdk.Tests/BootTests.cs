@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Razor.Microkernel.TestSupport;
 
 namespace Razor.Microkernel.Sdk.Tests;
@@ -8,13 +6,11 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// Boots the microkernel ISO. The stand-in "Core" release is built from Debian packages: the kernel of
 /// linux-image-amd64, a busybox-static initramfs as core.gz whose /init prints facts of the overlay to the
 /// serial console and powers off, isolinux.bin and ldlinux.c32 of isolinux. The SDK builds the ISO from it
-/// and qemu-system-x86_64 boots that under software emulation (serial on stdio, bounded time), in both initrd
-/// modes, from the CD and, with the isohybrid MBR, as a hard disk.
+/// and qemu-system-x86_64 boots that under software emulation (<see cref="Qemu"/>), in both initrd modes, from the
+/// CD and, with the isohybrid MBR, as a hard disk.
 /// </summary>
 public sealed class BootTests
 {
-    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(6);
-
     private const string Init = """
         #!/bin/busybox sh
         /bin/busybox mkdir -p /proc /sys /sbin /usr/bin /usr/sbin
@@ -104,60 +100,7 @@ public sealed class BootTests
     };
 
     /// <summary>Boots <paramref name="image"/> and returns what /init printed between the markers.</summary>
-    private static string Boot(string image, bool asDisk)
-    {
-        var psi = new ProcessStartInfo("qemu-system-x86_64")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { "-m", "256", "-no-reboot", "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        if (asDisk)
-        {
-            psi.ArgumentList.Add("-drive");
-            psi.ArgumentList.Add($"file={image},format=raw,media=disk,snapshot=on");
-            psi.ArgumentList.Add("-boot");
-            psi.ArgumentList.Add("c");
-        }
-        else
-        {
-            psi.ArgumentList.Add("-cdrom");
-            psi.ArgumentList.Add(image);
-            psi.ArgumentList.Add("-boot");
-            psi.ArgumentList.Add("d");
-        }
-
-        var output = new StringBuilder();
-        using var qemu = Process.Start(psi)!;
-        qemu.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        qemu.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        qemu.BeginOutputReadLine();
-        qemu.BeginErrorReadLine();
-        if (!qemu.WaitForExit(BootTimeout))
-        {
-            qemu.Kill(entireProcessTree: true);
-            qemu.WaitForExit();
-            Assert.Fail($"qemu did not power off within {BootTimeout}: {output}");
-        }
-
-        qemu.WaitForExit();
-        string text;
-        lock (output)
-        {
-            text = output.ToString().Replace("\r", "", StringComparison.Ordinal);
-        }
-
-        var begin = text.IndexOf("RMK-BEGIN\n", StringComparison.Ordinal);
-        var end = text.IndexOf("RMK-END", StringComparison.Ordinal);
-        Assert.True(begin >= 0 && end > begin, "the markers did not appear on the serial console:\n" + text);
-        return text[(begin + "RMK-BEGIN\n".Length)..end];
-    }
+    private static string Boot(string image, bool asDisk) => Qemu.Boot(asDisk ? Qemu.Disk(image) : Qemu.Cdrom(image));
 
     private static void AssertFacts(string facts)
     {

@@ -131,6 +131,8 @@ public sealed class HardeningTests
             var now = IsoFile(p, iso, "boot/vmlinuz");
             Assert.NotEqual(vmlinuz, now);
             Assert.Equal(Sha(File.ReadAllBytes(p["core-tree/boot/vmlinuz"])), now);
+            // The network boot files take kernel and initrd from the same CoreIso: their steps re-ran too.
+            Assert.Equal(now, Sha(File.ReadAllBytes(Path.Combine(p.OutDir, "pxe", "vmlinuz"))));
         });
     }
 
@@ -161,6 +163,7 @@ public sealed class HardeningTests
         {
             p["obj/Debug/layers/settings.tar"], p["obj/Debug/layers/ssh.tar"], p["obj/Debug/layers/files.tar"], p.Overlay,
             Path.Combine(p.OutDir, "rz_mk_dev-image.2.0.0.iso"), p["obj/Debug/secrets.key"],
+            Path.Combine(p.OutDir, "pxe", "core.gz"), // the network boot initrd: the release's initrd and the overlay
         };
         foreach (var f in secretHolders)
         {
@@ -207,6 +210,8 @@ public sealed class HardeningTests
             ("""<SshAuthorizedKey Include="zero" />""", ""),
             ("""<SshHostKey Include="fifo" />""", ""),
             ("""<CoreIso Include="folder" />""", ""),
+            ("""<CoreKernel Include="zero" /><CoreInitrd Include="motd" />""", ""),
+            ("""<CoreKernel Include="motd" /><CoreInitrd Include="fifo" />""", ""),
             ("", "<McollectiveSecretsFile>fifo</McollectiveSecretsFile>"),
             ("", "<MicrokernelIsoHybrid>true</MicrokernelIsoHybrid><MicrokernelIsoHybridMbr>zero</MicrokernelIsoHybridMbr><MicrokernelIso>true</MicrokernelIso>"),
         ];
@@ -401,6 +406,23 @@ public sealed class HardeningTests
         Fails("RMK4008", ["-p:MicrokernelVersion=one"]);
         Fails("RMK4007", ["-p:MicrokernelInitrdMode=Both"]);
         Fails("RMK4117", ["-p:MicrokernelFlavor=Production"], env: TestSecrets.Variables(password: "short"));
+        // An input that cannot be examined at all (a name longer than the file system allows: ENAMETOOLONG).
+        Fails("RMK2040", [], $"""<OverlayFile Include="{new string('n', 300)}" Destination="/etc/long" />""");
+        // A generated Development PSK that cannot be kept (its folder would be below a file).
+        Fails("RMK4131", ["-p:MicrokernelGeneratedPskFile=motd/dev.psk"], env: TestSecrets.Variables(psk: null));
+
+        // The release and the network boot files (issue 16): an unknown release, a TinyCoreKernel that is no kernel
+        // version, CoreKernel without CoreInitrd or twice, a missing one, MicrokernelPxe neither true nor false, and the
+        // properties the network boot files share with the ISO when no ISO is built.
+        Fails("RMK4012", ["-p:TinyCoreVersion=3.x"]);
+        Fails("RMK4012", ["-p:TinyCoreArch=armv7"]);
+        Fails("RMK4014", ["-p:TinyCoreKernel=3.0.21 tinycore"]);
+        Fails("RMK2060", [], """<CoreKernel Include="motd" />""");
+        Fails("RMK2061", [], """<CoreKernel Include="motd" /><CoreKernel Include="a.tgz" /><CoreInitrd Include="motd" />""");
+        Fails("RMK2009", [], """<CoreKernel Include="absent" /><CoreInitrd Include="motd" />""");
+        Fails("RMK4017", ["-p:MicrokernelPxe=maybe"]);
+        Fails("RMK4007", ["-p:MicrokernelIso=false", "-p:MicrokernelInitrdMode=Both"]);
+        Fails("RMK4009", ["-p:MicrokernelIso=false", "-p:MicrokernelKernelArgs=quiet%0Aevil"]);
         foreach (var version in new[] { "1.2", "1.2.3-", "1.2.3 4", "01..2", "v1.2.3" })
         {
             Fails("RMK4008", [$"-p:MicrokernelVersion={version}"]);

@@ -19,6 +19,7 @@ public class PackageTests
             "_rels/.rels",
             "build/Razor.Microkernel.Sdk.DesignTime.targets",
             "build/Razor.Microkernel.Sdk.Project.targets",
+            "build/Razor.Microkernel.Sdk.Pxe.targets",
             "build/Razor.Microkernel.Sdk.UpToDateCheck.targets",
             "build/Razor.Microkernel.Sdk.props",
             "build/Razor.Microkernel.Sdk.targets",

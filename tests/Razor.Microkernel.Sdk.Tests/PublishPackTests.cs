@@ -35,7 +35,12 @@ public sealed class PublishPackTests
         var publish = p["bin/Debug/publish"];
         Assert.Contains($"Microkernel -> {publish}/", r.Output);
         var built = Outputs(p.OutDir);
-        Assert.Equal(["mc-linux-fs-snap.html", "mc-linux-fs-snap.tar.gz", "mc-linux-fs-snap.tar.gz.txt", "rz_mk_dev-image.1.0.0.iso"], built);
+        // The network boot files (pxe/, sub-folder kept) are published with the rest.
+        Assert.Equal(
+        [
+            "mc-linux-fs-snap.html", "mc-linux-fs-snap.tar.gz", "mc-linux-fs-snap.tar.gz.txt",
+            "pxe/SHA256SUMS", "pxe/boot.ipxe", "pxe/core.gz", "pxe/pxelinux.cfg/default", "pxe/vmlinuz", "rz_mk_dev-image.1.0.0.iso",
+        ], built);
         Assert.Equal(built, Outputs(publish));
         foreach (var f in built)
         {

@@ -1,5 +1,6 @@
 using System.Text;
 using Razor.Microkernel.Formats.Layers;
+using Razor.Microkernel.Formats.Release;
 
 namespace Razor.Microkernel.Formats.Boot;
 
@@ -14,18 +15,25 @@ public sealed class InvalidBootCommandException(string command, string reason)
 
 /// <summary>
 /// The image's boot hook. Extensions pre-installed in an overlay are skipped by tce-load at boot, so what
-/// tce-load would have done after installing them runs from here: <c>ldconfig</c>, <c>depmod -a</c> when
-/// extension kernel modules are present, each extension's startup script in install order, then the
-/// project's boot commands. <c>/opt/bootsync.sh</c> calls it and keeps what Tiny Core's own does (it starts
-/// <c>/opt/bootlocal.sh</c> in the background). Both are POSIX sh that busybox ash runs.
+/// tce-load would have done after installing them runs from here: <c>ldconfig</c>, <c>depmod</c> for the kernel
+/// when extension kernel modules are where the release's tce-load looks for them, each extension's startup
+/// script in install order, then the project's boot commands. The release's startup script (<see cref="TinyCoreRelease.BootSyncPath"/>) calls it and
+/// keeps what it did (it starts <c>bootlocal.sh</c> in the background). Both are POSIX sh that busybox ash runs.
 /// </summary>
 public static class BootHook
 {
     public const string SetupPath = "usr/local/etc/init.d/microkernel-setup";
-    public const string BootSyncPath = "opt/bootsync.sh";
 
-    public static string SetupScript(IReadOnlyList<string> extensions, IReadOnlyList<string> commands)
+    /// <param name="release">Where its tce-load looks for modules, and how depmod is called.</param>
+    /// <param name="kernel">The kernel the extensions' modules are for; null: the running one.</param>
+    public static string SetupScript(TinyCoreRelease release, string? kernel, IReadOnlyList<string> extensions, IReadOnlyList<string> commands)
     {
+        ArgumentNullException.ThrowIfNull(release);
+        if (kernel is not null && !KernelImage.IsKernelRelease(kernel))
+        {
+            throw new ArgumentException($"'{kernel}' is not a kernel version", nameof(kernel));
+        }
+
         foreach (var c in commands)
         {
             if (c.Length == 0 || c.Trim().Length == 0)
@@ -54,7 +62,7 @@ public static class BootHook
         sb.Append("PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n");
         sb.Append("export PATH\n\n");
         sb.Append("ldconfig 2>/dev/null\n");
-        sb.Append("if [ -d /usr/local/lib/modules ]; then\n  depmod -a 2>/dev/null\nfi\n\n");
+        sb.Append("if [ -d /").Append(release.ModulesFolder(kernel)).Append(" ]; then\n  ").Append(release.DepmodCommand(kernel)).Append(" 2>/dev/null\nfi\n\n");
         sb.Append("# Each extension's startup script, in install order (an empty marker is skipped).\n");
         sb.Append("for extension in");
         foreach (var e in extensions)
@@ -77,24 +85,31 @@ public static class BootHook
         return sb.ToString();
     }
 
-    /// <summary>Tiny Core 4.x's /opt/bootsync.sh, with the boot hook called before bootlocal.sh.</summary>
-    public static string BootSyncScript() =>
-        "#!/bin/sh\n" +
-        "# put other system startup commands here, the boot process will wait until they complete.\n" +
-        "# Use bootlocal.sh for system startup commands that can run in the background\n" +
-        "# and therefore not slow down the boot process.\n" +
-        "/usr/bin/sethostname box\n" +
-        "# Added by Razor.Microkernel.Sdk: finish installing the extensions built into the image.\n" +
-        "/" + SetupPath + "\n" +
-        "/opt/bootlocal.sh &\n";
-
-    /// <summary>Writes both scripts into a layer: the hook root 0755, bootsync.sh root:staff 0775 as on Tiny Core.</summary>
-    public static void Write(LayerWriter writer, IReadOnlyList<string> extensions, IReadOnlyList<string> commands, long modificationTime)
+    /// <summary>The release's own startup script (<see cref="TinyCoreRelease.BootSync"/>) with the boot hook called before bootlocal.sh.</summary>
+    public static string BootSyncScript(TinyCoreRelease release)
     {
-        var setup = Encoding.UTF8.GetBytes(SetupScript(extensions, commands));
+        ArgumentNullException.ThrowIfNull(release);
+        var original = release.BootSync;
+        var at = original.LastIndexOf(TinyCoreRelease.BootLocalLine, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            at = original.Length;
+        }
+
+        return original[..at] +
+            "# Added by Razor.Microkernel.Sdk: finish installing the extensions built into the image.\n" +
+            "/" + SetupPath + "\n" +
+            original[at..];
+    }
+
+    /// <summary>Writes both scripts into a layer: the hook root 0755, the startup script root:staff 0775 as on Tiny Core.</summary>
+    public static void Write(LayerWriter writer, TinyCoreRelease release, string? kernel, IReadOnlyList<string> extensions, IReadOnlyList<string> commands,
+        long modificationTime)
+    {
+        var setup = Encoding.UTF8.GetBytes(SetupScript(release, kernel, extensions, commands));
         var staff = new Ownership(0, 50, "root", "staff");
         writer.AddDirectory("opt", new EntryAttributes(0x1FD, staff, modificationTime));
-        writer.AddFile(BootSyncPath, new EntryAttributes(0x1FD, staff, modificationTime), Encoding.UTF8.GetBytes(BootSyncScript()));
+        writer.AddFile(TinyCoreRelease.BootSyncPath, new EntryAttributes(0x1FD, staff, modificationTime), Encoding.UTF8.GetBytes(BootSyncScript(release)));
         writer.AddFile(SetupPath, new EntryAttributes(0x1ED, Ownership.Root, modificationTime), setup);
     }
 }

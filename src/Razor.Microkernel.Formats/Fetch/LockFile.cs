@@ -14,6 +14,9 @@ public sealed record LockedExtension(string Name, string Md5, string Sha256, lon
 /// <summary>A URL download (OverlayArchive, Gem, RubyGems, CoreIso) as the lock file pins it.</summary>
 public sealed record LockedDownload(string Url, string Sha256, long Size);
 
+/// <summary>A release boot file fetched from the mirror's <c>release/distribution_files/</c> (the kernel, the initrd), by name.</summary>
+public sealed record LockedReleaseFile(string Name, string Md5, string Sha256, long Size);
+
 public enum LockChangeKind
 {
     Added,
@@ -22,7 +25,8 @@ public enum LockChangeKind
 }
 
 /// <summary>One difference between the lock file on disk and what the build resolved.
-/// <see cref="Section"/> is <c>tinyCore</c> (mirror, version, arch, kernel, order), <c>extension</c> or <c>download</c>.</summary>
+/// <see cref="Section"/> is <c>tinyCore</c> (mirror, version, arch, kernel, order), <c>extension</c>, <c>download</c> or
+/// <c>release file</c>.</summary>
 public sealed record LockFileChange(string Section, string Name, LockChangeKind Kind, string? Old, string? New)
 {
     public override string ToString() => Kind switch
@@ -45,8 +49,9 @@ public sealed record LockFileDiff(IReadOnlyList<LockFileChange> Changes)
 }
 
 /// <summary><c>microkernel.lock.json</c>: the Tiny Core source, the resolved extensions in install order with their
-/// MD5, SHA-256 and size, and every URL download with its SHA-256. Written deterministically (fixed property order,
-/// downloads sorted by URL, two-space indent, <c>\n</c> line ends) and only when its content changes.</summary>
+/// MD5, SHA-256 and size, every URL download with its SHA-256, and the release boot files fetched from the mirror
+/// (only when there are any, so lock files without them keep their bytes). Written deterministically (fixed property
+/// order, downloads sorted by URL, two-space indent, <c>\n</c> line ends) and only when its content changes.</summary>
 public sealed record LockFile
 {
     public const string FileName = "microkernel.lock.json";
@@ -63,6 +68,11 @@ public sealed record LockFile
     public IReadOnlyList<LockedExtension> Extensions { get; init; } = [];
 
     public IReadOnlyList<LockedDownload> Downloads { get; init; } = [];
+
+    /// <summary>Release boot files from the mirror (kernel first, then initrd).</summary>
+    public IReadOnlyList<LockedReleaseFile> ReleaseFiles { get; init; } = [];
+
+    public LockedReleaseFile? FindReleaseFile(string name) => ReleaseFiles.FirstOrDefault(f => f.Name == name);
 
     public LockedExtension? FindExtension(string name) => Extensions.FirstOrDefault(e => e.Name == name);
 
@@ -123,6 +133,22 @@ public sealed record LockFile
             }
 
             w.WriteEndArray();
+            if (ReleaseFiles.Count > 0)
+            {
+                w.WriteStartArray("releaseFiles");
+                foreach (var f in ReleaseFiles)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", f.Name);
+                    w.WriteString("md5", f.Md5);
+                    w.WriteString("sha256", f.Sha256);
+                    w.WriteNumber("size", f.Size);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteEndObject();
         }
 
@@ -154,6 +180,9 @@ public sealed record LockFile
                     e.TryGetProperty("dependencies", out var deps) ? [.. deps.EnumerateArray().Select(d => d.GetString() ?? "")] : []))],
                 Downloads = root.TryGetProperty("downloads", out var dl)
                     ? [.. dl.EnumerateArray().Select(d => new LockedDownload(Required(d, "url"), Required(d, "sha256"), d.TryGetProperty("size", out var s) ? s.GetInt64() : 0))]
+                    : [],
+                ReleaseFiles = root.TryGetProperty("releaseFiles", out var rf)
+                    ? [.. rf.EnumerateArray().Select(f => new LockedReleaseFile(Required(f, "name"), Required(f, "md5"), Required(f, "sha256"), f.GetProperty("size").GetInt64()))]
                     : [],
             };
         }
@@ -246,6 +275,25 @@ public sealed record LockFile
             else if (o.Sha256 != d.Sha256 || o.Size != d.Size)
             {
                 changes.Add(new LockFileChange("download", d.Url, LockChangeKind.Changed, $"{o.Sha256} ({o.Size} bytes)", $"{d.Sha256} ({d.Size} bytes)"));
+            }
+        }
+
+        var oldRf = old.ReleaseFiles.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var newRf = current.ReleaseFiles.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        foreach (var f in old.ReleaseFiles.Where(f => !newRf.ContainsKey(f.Name)))
+        {
+            changes.Add(new LockFileChange("release file", f.Name, LockChangeKind.Removed, f.Sha256, null));
+        }
+
+        foreach (var f in current.ReleaseFiles)
+        {
+            if (!oldRf.TryGetValue(f.Name, out var o))
+            {
+                changes.Add(new LockFileChange("release file", f.Name, LockChangeKind.Added, null, f.Sha256));
+            }
+            else if (o != f)
+            {
+                changes.Add(new LockFileChange("release file", f.Name, LockChangeKind.Changed, $"{o.Sha256} ({o.Size} bytes)", $"{f.Sha256} ({f.Size} bytes)"));
             }
         }
 

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Razor.Microkernel.Formats.Compression;
 using Razor.Microkernel.Formats.Cpio;
 using Razor.Microkernel.Formats.IO;
 using Razor.Microkernel.Formats.Layers;
@@ -8,19 +9,40 @@ namespace Razor.Microkernel.Formats.Iso9660;
 /// <summary>How the overlay reaches the initrd.</summary>
 public enum InitrdMode
 {
-    /// <summary>The release's core.gz byte for byte, then the overlay as one more gzip'd newc cpio (the kernel
+    /// <summary>The release's initrd byte for byte, then the overlay as one more gzip'd newc cpio (the kernel
     /// unpacks concatenated archives in order, so later members replace earlier ones).</summary>
     Append,
 
-    /// <summary>core.gz unpacked and written again as one gzip'd newc cpio with the overlay merged in: the same
-    /// file system the kernel would unpack from <see cref="Append"/>, in a single archive.</summary>
+    /// <summary>The release's initrd unpacked and written again as one gzip'd newc cpio with the overlay merged in:
+    /// the same file system the kernel would unpack from <see cref="Append"/>, in a single archive.</summary>
     Merge,
+}
+
+/// <summary>The release's initrd cannot be read: not a (gzip'd) newc cpio archive, or beyond the limits.
+/// <see cref="Reason"/> completes "the initrd …".</summary>
+public sealed class ReleaseInitrdException(string reason, Exception? inner = null) : MicrokernelFormatException($"the initrd {reason}", -1, inner)
+{
+    public string Reason { get; } = reason;
+}
+
+/// <summary>How <see cref="MicrokernelInitrd.WriteInitrd"/> makes the initrd.</summary>
+public sealed record InitrdWriteOptions
+{
+    public InitrdMode Mode { get; init; } = InitrdMode.Append;
+
+    /// <summary>Time of every member (seconds since the epoch).</summary>
+    public long ModificationTime { get; init; } = PackOptions.DefaultModificationTime;
+
+    /// <summary>zlib level of the overlay's (Append) or the merged (Merge) archive.</summary>
+    public int CompressionLevel { get; init; } = 9;
+
+    public InitrdLimits Limits { get; init; } = new();
 }
 
 /// <summary>Limits on the release's initrd, which is outside input.</summary>
 public sealed record InitrdLimits
 {
-    /// <summary>Uncompressed bytes of all archives in core.gz together.</summary>
+    /// <summary>Uncompressed bytes of all archives in the release's initrd together.</summary>
     public long MaxUncompressedBytes { get; init; } = 4L << 30;
 
     /// <summary>Members of all archives together.</summary>
@@ -41,9 +63,50 @@ public sealed record InitrdSummary(int CoreEntries, int OverlayEntries, int Writ
 /// </summary>
 public static class MicrokernelInitrd
 {
-    /// <summary>Writes the archive(s) to add to, or replace, <paramref name="coreInitrd"/> (the release's core.gz
+    /// <summary>The whole initrd file, as the ISO and the network boot files carry it: in
+    /// <see cref="InitrdMode.Append"/> mode the release's initrd byte for byte followed by the overlay as one gzip
+    /// member; in <see cref="InitrdMode.Merge"/> mode one gzip'd archive of both. <paramref name="openReleaseInitrd"/>
+    /// is called once per pass over the release's initrd (twice in Append mode).</summary>
+    /// <param name="spoolDirectory">Where Merge mode keeps the release's file bytes while it writes (a temporary file).</param>
+    /// <exception cref="ReleaseInitrdException">The release's initrd is not a gzip'd or plain newc cpio, or is beyond the limits.</exception>
+    public static InitrdSummary WriteInitrd(Func<Stream> openReleaseInitrd, OverlayMerge overlay, Stream output, InitrdWriteOptions options,
+        string? spoolDirectory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(openReleaseInitrd);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Mode == InitrdMode.Append)
+        {
+            using var original = openReleaseInitrd();
+            original.CopyTo(output);
+        }
+
+        using var releaseInitrd = openReleaseInitrd();
+        using var gzip = new ParallelGzipStream(output, options.CompressionLevel, leaveOpen: true, cancellationToken: cancellationToken);
+        try
+        {
+            return Write(releaseInitrd, overlay, gzip, options.Mode, options.ModificationTime, options.Limits, spoolDirectory, cancellationToken);
+        }
+        // A failure or Ctrl+C: do not compress the rest of what is buffered.
+        catch (Exception e) when (e is CpioFormatException or InvalidDataException)
+        {
+            gzip.Abandon();
+            throw new ReleaseInitrdException($"is not a gzip'd newc cpio archive: {e.Message}", e);
+        }
+        catch (FormatLimitException e)
+        {
+            gzip.Abandon();
+            throw new ReleaseInitrdException($"is beyond the reader's limits: {e.Message}", e);
+        }
+        catch
+        {
+            gzip.Abandon();
+            throw;
+        }
+    }
+
+    /// <summary>Writes the archive(s) to add to, or replace, <paramref name="coreInitrd"/> (the release's initrd
     /// bytes: gzip'd or plain newc, one or more concatenated archives). In <see cref="InitrdMode.Append"/> mode
-    /// only the overlay's archive is written (the caller puts core.gz in front of it, unchanged); in
+    /// only the overlay's archive is written (the caller puts the release's initrd in front of it, unchanged); in
     /// <see cref="InitrdMode.Merge"/> mode the one merged archive is. <paramref name="output"/> receives an
     /// uncompressed newc stream; the caller compresses it.</summary>
     public static InitrdSummary Write(Stream coreInitrd, OverlayMerge overlay, Stream output, InitrdMode mode, long modificationTime,
@@ -310,7 +373,7 @@ public static class MicrokernelInitrd
         }
     }
 
-    /// <summary>Counts what is read and refuses to go past the limit (a gzip bomb as core.gz).</summary>
+    /// <summary>Counts what is read and refuses to go past the limit (a gzip bomb as the release's initrd).</summary>
     private sealed class LimitedReadStream(Stream inner, long limit) : ReadOnlyStream
     {
         private long _read;

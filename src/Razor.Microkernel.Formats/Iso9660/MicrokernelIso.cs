@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Razor.Microkernel.Formats.Compression;
-using Razor.Microkernel.Formats.Cpio;
 using Razor.Microkernel.Formats.Efi;
 using Razor.Microkernel.Formats.Layers;
+using Razor.Microkernel.Formats.Release;
 
 namespace Razor.Microkernel.Formats.Iso9660;
 
@@ -13,7 +12,10 @@ public sealed record MicrokernelIsoOptions
     /// <summary>Semantic version of the image (iso-metadata.yaml, volume id).</summary>
     public required string Version { get; init; }
 
-    /// <summary>Appended to every <c>append</c> line of isolinux.cfg.</summary>
+    /// <summary>Where the release ISO keeps its kernel, initrd and boot loader (<see cref="TinyCoreRelease.IsoLayout"/>).</summary>
+    public required ReleaseIsoLayout Layout { get; init; }
+
+    /// <summary>Appended to every <c>append</c> line of the boot loader's configuration.</summary>
     public string KernelArgs { get; init; } = string.Empty;
 
     /// <summary>Time of every entry and the iso_build_time (seconds since the epoch).</summary>
@@ -21,15 +23,9 @@ public sealed record MicrokernelIsoOptions
 
     public int CompressionLevel { get; init; } = 9;
 
-    public string KernelPath { get; init; } = "boot/vmlinuz";
-
-    public string InitrdPath { get; init; } = "boot/core.gz";
-
-    public string IsolinuxDir { get; init; } = "boot/isolinux";
-
     public InitrdMode InitrdMode { get; init; } = InitrdMode.Append;
 
-    /// <summary>Limits on the release's core.gz (outside input).</summary>
+    /// <summary>Limits on the release's initrd (outside input).</summary>
     public InitrdLimits InitrdLimits { get; init; } = new();
 
     /// <summary>An isohybrid MBR template (syslinux's <c>isohdpfx.bin</c>, 432 bytes or more) to make the ISO
@@ -60,11 +56,12 @@ public sealed class CoreIsoException(string reason) : MicrokernelFormatException
 }
 
 /// <summary>
-/// Part 2 of the procedure, in-process: the release ISO's files, with <c>core.gz</c> followed by the overlay as a
-/// gzip'd newc cpio (the kernel unpacks concatenated archives, so core.gz itself is kept byte for byte: the
-/// Append mode), <c>isolinux.cfg</c> carrying the kernel arguments, and <c>iso-metadata.yaml</c> with the
-/// SHA-256 of kernel and initrd in the Razor server's format; El Torito no-emulation boot of isolinux.bin, and a UEFI
-/// entry when the release has an EFI boot image or an EfiLoader is given (<see cref="MicrokernelEfi"/>).
+/// Part 2 of the procedure, in-process: the release ISO's files, with its initrd followed by the overlay as a
+/// gzip'd newc cpio (the kernel unpacks concatenated archives, so the release's initrd itself is kept byte for byte:
+/// the Append mode), the boot loader's configuration carrying the kernel arguments, and <c>iso-metadata.yaml</c>
+/// with the SHA-256 of kernel and initrd in the Razor server's format; El Torito no-emulation boot of the release's
+/// boot image, and a UEFI entry when the release has an EFI boot image or an EfiLoader is given
+/// (<see cref="MicrokernelEfi"/>). The paths come from the release's <see cref="ReleaseIsoLayout"/>.
 /// </summary>
 public static class MicrokernelIso
 {
@@ -72,11 +69,12 @@ public static class MicrokernelIso
         CancellationToken cancellationToken = default)
     {
         using var core = IsoReader.Open(coreIsoPath);
-        var kernel = core.Find(options.KernelPath) ?? throw new CoreIsoException($"has no /{options.KernelPath}");
-        var coreGz = core.Find(options.InitrdPath) ?? throw new CoreIsoException($"has no /{options.InitrdPath}");
-        var cfgPath = $"{options.IsolinuxDir}/isolinux.cfg";
+        var layout = options.Layout;
+        var kernel = core.Find(layout.KernelPath) ?? throw new CoreIsoException($"has no /{layout.KernelPath}");
+        var coreInitrd = core.Find(layout.InitrdPath) ?? throw new CoreIsoException($"has no /{layout.InitrdPath}");
+        var cfgPath = layout.BootConfigPath;
         var cfg = core.Find(cfgPath) ?? throw new CoreIsoException($"has no /{cfgPath}");
-        var bootImage = $"{options.IsolinuxDir}/isolinux.bin";
+        var bootImage = layout.BootImagePath;
         var boot = core.Find(bootImage) ?? throw new CoreIsoException($"has no /{bootImage}");
         if (options.HybridMbr is not null)
         {
@@ -88,10 +86,9 @@ public static class MicrokernelIso
             }
         }
 
-        // The initrd. Append: the release's core.gz unchanged, then the overlay as one gzip member of a newc
-        // cpio. Merge: one gzip'd newc cpio of core.gz's contents with the overlay merged in. Written beside the
-        // output as .NAME.GUID.initrd.tmp (as AtomicFile names its temporary files), so a killed build leaves it
-        // where a clean finds it, not in the system's temp folder; Merge's spool goes there too.
+        // The initrd (see MicrokernelInitrd.WriteInitrd), written beside the output as .NAME.GUID.initrd.tmp (as
+        // AtomicFile names its temporary files), so a killed build leaves it where a clean finds it, not in the
+        // system's temp folder; Merge's spool goes there too.
         var full = Path.GetFullPath(outputPath);
         var temporary = options.TemporaryDirectory ?? Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(temporary);
@@ -102,33 +99,19 @@ public static class MicrokernelIso
             // Owner-only from creation: the initrd holds the overlay's bytes (server.cfg with the PSK).
             using (var output = new FileStream(initrd, AtomicFile.CreateNewOptions()))
             {
-                if (options.InitrdMode == InitrdMode.Append)
-                {
-                    using var original = core.OpenRead(coreGz);
-                    original.CopyTo(output);
-                }
-
-                using var coreInitrd = core.OpenRead(coreGz);
-                using var gzip = new ParallelGzipStream(output, options.CompressionLevel, leaveOpen: true, cancellationToken: cancellationToken);
                 try
                 {
-                    summary = MicrokernelInitrd.Write(coreInitrd, overlay, gzip, options.InitrdMode, options.ModificationTime, options.InitrdLimits,
-                        temporary, cancellationToken);
+                    summary = MicrokernelInitrd.WriteInitrd(() => core.OpenRead(coreInitrd), overlay, output, new InitrdWriteOptions
+                    {
+                        Mode = options.InitrdMode,
+                        ModificationTime = options.ModificationTime,
+                        CompressionLevel = options.CompressionLevel,
+                        Limits = options.InitrdLimits,
+                    }, temporary, cancellationToken);
                 }
-                catch (Exception e)
+                catch (ReleaseInitrdException e)
                 {
-                    gzip.Abandon(); // Ctrl+C or a failure: do not compress the rest of what is buffered
-                    if (e is CpioFormatException or InvalidDataException)
-                    {
-                        throw new CoreIsoException($"has a /{options.InitrdPath} that is not a gzip'd newc cpio archive: {e.Message}");
-                    }
-
-                    if (e is FormatLimitException)
-                    {
-                        throw new CoreIsoException($"has a /{options.InitrdPath} beyond the reader's limits: {e.Message}");
-                    }
-
-                    throw;
+                    throw new CoreIsoException($"has a /{layout.InitrdPath} that {e.Reason}");
                 }
             }
 
@@ -153,8 +136,8 @@ public static class MicrokernelIso
             {
                 LoaderPath = options.EfiLoader,
                 KernelArgs = options.KernelArgs,
-                KernelPath = options.KernelPath,
-                InitrdPath = options.InitrdPath,
+                KernelPath = layout.KernelPath,
+                InitrdPath = layout.InitrdPath,
                 Version = options.Version,
                 Identity = $"{options.Version} {kernelSha} {initrdSha}",
                 ModificationTime = options.ModificationTime,
@@ -165,7 +148,7 @@ public static class MicrokernelIso
             foreach (var e in core.Entries)
             {
                 var path = e.Path.TrimStart('/');
-                if (path == options.InitrdPath || path == cfgPath || path == $"{options.IsolinuxDir}/boot.cat" || path == "iso-metadata.yaml" || efi.Replaces(path))
+                if (path == layout.InitrdPath || path == cfgPath || path == layout.BootCatalogPath || path == "iso-metadata.yaml" || efi.Replaces(path))
                 {
                     continue;
                 }
@@ -173,7 +156,7 @@ public static class MicrokernelIso
                 entries.Add(IsoWriterEntry.From(core, e));
             }
 
-            entries.Add(IsoWriterEntry.File(options.InitrdPath, initrdLength, () => File.OpenRead(initrd)));
+            entries.Add(IsoWriterEntry.File(layout.InitrdPath, initrdLength, () => File.OpenRead(initrd)));
             entries.Add(IsoWriterEntry.File(cfgPath, newCfg.Length, () => new MemoryStream(newCfg, writable: false)));
             entries.Add(IsoWriterEntry.File("iso-metadata.yaml", metadata.Length, () => new MemoryStream(metadata, writable: false)));
             entries.AddRange(efi.Entries);
@@ -183,7 +166,7 @@ public static class MicrokernelIso
                 VolumeId = VolumeId(options.Version),
                 Timestamp = DateTimeOffset.FromUnixTimeSeconds(options.ModificationTime),
                 BootImage = bootImage,
-                BootCatalog = $"{options.IsolinuxDir}/boot.cat",
+                BootCatalog = layout.BootCatalogPath,
                 HybridMbr = options.HybridMbr,
             }, cancellationToken);
             return new MicrokernelIsoResult(kernelSha, initrdSha, initrdLength, overlay.Entries.Count, summary) { EfiRoute = efi.Route, EfiConfigs = efi.Configs };
@@ -201,7 +184,7 @@ public static class MicrokernelIso
         return id.Length > 32 ? id[..32] : id;
     }
 
-    /// <summary>Appends the kernel arguments to every <c>append</c> line (isolinux keywords are case-insensitive).</summary>
+    /// <summary>Appends the kernel arguments to every <c>append</c> line (the boot loader's keywords are case-insensitive).</summary>
     public static string WithKernelArgs(string cfg, string args)
     {
         if (string.IsNullOrWhiteSpace(args))
@@ -226,8 +209,8 @@ public static class MicrokernelIso
         string.Create(CultureInfo.InvariantCulture, $"""
             ---
             iso_version: {options.Version}
-            kernel: {options.KernelPath}
-            initrd: {options.InitrdPath}
+            kernel: {options.Layout.KernelPath}
+            initrd: {options.Layout.InitrdPath}
             hash_description:
               type: Digest::SHA2
               bitlen: 256

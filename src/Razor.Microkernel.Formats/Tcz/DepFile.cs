@@ -7,7 +7,8 @@ public static class DepFile
     /// lines skipped (CRLF, CR and LF line ends, with or without a final newline), <c>-KERNEL.tcz</c>
     /// becomes <c>-<paramref name="kernel"/>.tcz</c>, and every name is normalised to <c>NAME.tcz</c>.
     /// Duplicates are kept once, in first-seen order.</summary>
-    public static IReadOnlyList<string> Parse(string text, string kernel)
+    /// <exception cref="KernelVersionRequiredException">A line has the placeholder and <paramref name="kernel"/> is empty.</exception>
+    public static IReadOnlyList<string> Parse(string text, string? kernel)
     {
         ArgumentNullException.ThrowIfNull(text);
         var result = new List<string>();

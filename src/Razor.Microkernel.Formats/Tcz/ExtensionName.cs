@@ -1,7 +1,7 @@
 namespace Razor.Microkernel.Formats.Tcz;
 
 /// <summary>Tiny Core extension names: <c>NAME.tcz</c>, with an optional <c>KERNEL</c> placeholder
-/// (<c>scsi-KERNEL.tcz</c> becomes <c>scsi-3.0.21-tinycore.tcz</c>, as tce-load does).</summary>
+/// (<c>scsi-KERNEL.tcz</c> becomes <c>scsi-VERSION.tcz</c> for the kernel's version, as tce-load does).</summary>
 public static class ExtensionName
 {
     public const string Suffix = ".tcz";
@@ -22,7 +22,8 @@ public static class ExtensionName
 
     /// <summary>Replaces a trailing <c>-KERNEL</c> (before <c>.tcz</c>, or at the end) with <c>-<paramref name="kernel"/></c>.
     /// Other occurrences of the word are left alone, like tce-load's <c>s/-KERNEL.tcz/-$KERNELVER.tcz/</c>.</summary>
-    public static string SubstituteKernel(string name, string kernel)
+    /// <exception cref="KernelVersionRequiredException">The name has the placeholder and <paramref name="kernel"/> is empty.</exception>
+    public static string SubstituteKernel(string name, string? kernel)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!HasKernelPlaceholder(name))
@@ -32,7 +33,7 @@ public static class ExtensionName
 
         if (string.IsNullOrWhiteSpace(kernel))
         {
-            throw new InvalidExtensionNameException(name, "it has a KERNEL placeholder but no kernel version is set");
+            throw new KernelVersionRequiredException(name);
         }
 
         var bare = WithoutSuffix(name);
@@ -42,7 +43,7 @@ public static class ExtensionName
 
     /// <summary>Trims, substitutes <c>KERNEL</c>, adds <c>.tcz</c> and validates: the canonical name used
     /// everywhere (mirror paths, cache keys, lock file, layer names).</summary>
-    public static string Normalize(string name, string kernel)
+    public static string Normalize(string name, string? kernel)
     {
         ArgumentNullException.ThrowIfNull(name);
         var trimmed = name.Trim();

@@ -8,6 +8,16 @@ public sealed class InvalidExtensionNameException(string name, string reason)
     public string Reason { get; } = reason;
 }
 
+/// <summary>An extension name has the <c>KERNEL</c> placeholder, and no kernel version is known to replace it with.
+/// <see cref="ListedIn"/> is the extension whose <c>.dep</c> names it, or null for a name the project gave.</summary>
+public sealed class KernelVersionRequiredException(string name, string? listedIn = null)
+    : MicrokernelFormatException($"'{name}' names the kernel (KERNEL){(listedIn is null ? "" : $" in {listedIn}.dep")}, but no kernel version is set")
+{
+    public string Name { get; } = name;
+
+    public string? ListedIn { get; } = listedIn;
+}
+
 /// <summary>An extension (a root, or a dependency of one) exists on no mirror (or, offline, not in the cache).
 /// <see cref="Chain"/> is the path from the root that needs it, e.g. <c>ruby.tcz → gdbm.tcz → missing.tcz</c>.</summary>
 public sealed class MissingExtensionException : MicrokernelFormatException

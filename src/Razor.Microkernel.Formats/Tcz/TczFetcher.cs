@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Razor.Microkernel.Formats.Fetch;
+using Razor.Microkernel.Formats.Release;
 
 namespace Razor.Microkernel.Formats.Tcz;
 
@@ -16,7 +17,7 @@ public sealed record TczFetchRequest
     /// <summary>The cache root (see <see cref="DownloadCache.DefaultRoot"/>).</summary>
     public required string CacheDirectory { get; init; }
 
-    /// <summary>Mirror root: http(s):// URL, file:// URL or folder. Files are at <c>&lt;mirror&gt;/&lt;version&gt;/&lt;arch&gt;/tcz/NAME</c>.</summary>
+    /// <summary>Mirror root: http(s):// URL, file:// URL or folder. Files are in the release's <see cref="TinyCoreRelease.TczFolder"/>.</summary>
     public string Mirror { get; init; } = DefaultMirror;
 
     /// <summary>Tried in order, per file, when the mirror before does not have the file or fails after its retries.</summary>
@@ -26,7 +27,16 @@ public sealed record TczFetchRequest
 
     public string Arch { get; init; } = "x86";
 
-    public string Kernel { get; init; } = "3.0.21-tinycore";
+    /// <summary>Replaces <c>KERNEL</c> in names; null: the release's <see cref="TinyCoreRelease.DefaultKernel"/> (4.x only).
+    /// A name with the placeholder and no kernel is a <see cref="KernelVersionRequiredException"/>.</summary>
+    public string? Kernel { get; init; }
+
+    /// <summary>The release <see cref="Version"/> and <see cref="Arch"/> name.</summary>
+    /// <exception cref="UnknownReleaseException">They name no known release.</exception>
+    public TinyCoreRelease Release => TinyCoreRelease.Find(Version, Arch);
+
+    /// <summary><see cref="Kernel"/>, else the release's default (null when it has none).</summary>
+    public string? EffectiveKernel => string.IsNullOrWhiteSpace(Kernel) ? Release.DefaultKernel : Kernel.Trim();
 
     /// <summary>Never touch the network; everything comes from the cache or the call fails with
     /// <see cref="OfflineCacheMissException"/>.</summary>
@@ -80,10 +90,14 @@ public static class TczFetcher
     /// <exception cref="DownloadFailedException">A file failed on every mirror after retries.</exception>
     /// <exception cref="ChecksumMismatchException">A file does not match its <c>.md5.txt</c> or the lock file, on every mirror.</exception>
     /// <exception cref="InvalidExtensionNameException">A name (or a name in a <c>.dep</c> file) is not valid.</exception>
+    /// <exception cref="KernelVersionRequiredException">A name (or a name in a <c>.dep</c> file) has <c>KERNEL</c> and no kernel is known.</exception>
+    /// <exception cref="UnknownReleaseException">The version and arch name no known release.</exception>
     public static async Task<TczFetchResult> FetchAsync(TczFetchRequest request, IProgress<FetchEvent>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var release = request.Release;
+        var kernel = request.EffectiveKernel;
         var mirrors = new[] { request.Mirror }.Concat(request.MirrorFallbacks)
             .Where(m => !string.IsNullOrWhiteSpace(m)).Select(FetchLocation.Normalize).Distinct().ToList();
         if (mirrors.Count == 0 && !request.Offline)
@@ -91,13 +105,13 @@ public static class TczFetcher
             throw new InvalidFetchInputException(request.Mirror ?? "", "no Tiny Core mirror is set");
         }
 
-        var roots = request.Extensions.Select(e => new DependencyRoot(ExtensionName.Normalize(e.Name, request.Kernel), e.IncludeDependencies))
+        var roots = request.Extensions.Select(e => new DependencyRoot(ExtensionName.Normalize(e.Name, kernel), e.IncludeDependencies))
             .ToList();
         var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout, request.VerifyCacheOnRead);
         // Made on first use: a warm build (everything in the cache) never loads the HTTP stack.
         using var client = request.Offline ? null : new LazyDownloadClient(request.Download);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = new Run(request, mirrors, cache, client, progress, failFast);
+        var run = new Run(request, release, kernel, mirrors, cache, client, progress, failFast);
 
         var expansions = new List<Task>();
         foreach (var root in roots)
@@ -148,7 +162,7 @@ public static class TczFetcher
             Mirror = mirrors.Count > 0 ? mirrors[0] : "",
             Version = request.Version,
             Arch = request.Arch,
-            Kernel = request.Kernel,
+            Kernel = kernel ?? "",
             Extensions = [.. fetched.Select(f => f.ToLocked())],
         };
         var warnings = resolution.Warnings.Concat(run.Warnings.OrderBy(w => w, StringComparer.Ordinal)).ToList();
@@ -180,23 +194,8 @@ public static class TczFetcher
         public CacheEntry? PendingDepEntry { get; set; }
     }
 
-    private sealed class LazyDownloadClient(DownloadOptions options) : IDisposable
-    {
-        private readonly Lazy<DownloadClient> _client = new(() => new DownloadClient(options));
-
-        public DownloadClient Value => _client.Value;
-
-        public void Dispose()
-        {
-            if (_client.IsValueCreated)
-            {
-                _client.Value.Dispose();
-            }
-        }
-    }
-
-    private sealed class Run(TczFetchRequest request, List<string> mirrors, DownloadCache cache, LazyDownloadClient? client,
-        IProgress<FetchEvent>? progress, CancellationTokenSource failFast)
+    private sealed class Run(TczFetchRequest request, TinyCoreRelease release, string? kernel, List<string> mirrors, DownloadCache cache,
+        LazyDownloadClient? client, IProgress<FetchEvent>? progress, CancellationTokenSource failFast)
     {
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<string>?>> depsKnown = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, byte> expanded = new(StringComparer.Ordinal);
@@ -279,7 +278,7 @@ public static class TczFetcher
             }
         }
 
-        private string MirrorUrl(string mirror, string file) => FetchLocation.Combine(mirror, $"{request.Version}/{request.Arch}/tcz/{file}");
+        private string MirrorUrl(string mirror, string file) => FetchLocation.Combine(mirror, release.TczFolder + file);
 
         /// <summary>Finds the extension's dependencies (completing <paramref name="depsReady"/> as early as possible, so
         /// discovery of the tree does not wait for big downloads) and its verified .tcz.</summary>
@@ -294,11 +293,15 @@ public static class TczFetcher
             {
                 try
                 {
-                    return DepFile.Parse(text ?? "", request.Kernel);
+                    return DepFile.Parse(text ?? "", kernel);
                 }
                 catch (InvalidExtensionNameException e)
                 {
                     throw new InvalidExtensionNameException(e.Name, $"{e.Reason} (listed in {name}.dep)");
+                }
+                catch (KernelVersionRequiredException e)
+                {
+                    throw new KernelVersionRequiredException(e.Name, ExtensionName.WithoutSuffix(name));
                 }
             }
 

@@ -68,5 +68,5 @@ public class ExtensionNameTests
 
     [Fact]
     public void Normalize_KernelPlaceholderWithoutKernel_Throws()
-        => Assert.Throws<InvalidExtensionNameException>(() => ExtensionName.Normalize("scsi-KERNEL", ""));
+        => Assert.Equal("scsi-KERNEL", Assert.Throws<KernelVersionRequiredException>(() => ExtensionName.Normalize("scsi-KERNEL", "")).Name);
 }

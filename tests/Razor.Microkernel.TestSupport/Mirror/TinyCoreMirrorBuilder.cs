@@ -3,12 +3,32 @@ using System.Security.Cryptography;
 namespace Razor.Microkernel.TestSupport.Mirror;
 
 /// <summary>Writes a Tiny Core mirror layout into a folder: <c>&lt;root&gt;/&lt;version&gt;/&lt;arch&gt;/tcz/NAME.tcz</c> with its
-/// <c>.md5.txt</c> (md5sum format) and, when it has dependencies, its <c>.dep</c>.</summary>
+/// <c>.md5.txt</c> (md5sum format) and, when it has dependencies, its <c>.dep</c>; and the release's files, each with an
+/// <c>.md5.txt</c>, under <c>&lt;root&gt;/&lt;version&gt;/&lt;arch&gt;/release/distribution_files/</c>.</summary>
 public sealed class TinyCoreMirrorBuilder(string root, string version = "4.x", string arch = "x86")
 {
     public string Root { get; } = root;
 
     public string TczFolder => Path.Combine(Root, version, arch, "tcz");
+
+    public string ReleaseFolder => Path.Combine(Root, version, arch, "release");
+
+    public string DistributionFilesFolder => Path.Combine(ReleaseFolder, "distribution_files");
+
+    /// <summary>Adds a release file (<c>vmlinuz64</c>, <c>corepure64.gz</c>) to <c>release/distribution_files/</c>, with its
+    /// <c>.md5.txt</c> unless <paramref name="md5"/> is false.</summary>
+    public void AddReleaseFile(string name, byte[] content, bool md5 = true)
+    {
+        Directory.CreateDirectory(DistributionFilesFolder);
+        File.WriteAllBytes(Path.Combine(DistributionFilesFolder, name), content);
+        if (md5)
+        {
+            File.WriteAllText(Path.Combine(DistributionFilesFolder, name + ".md5.txt"), $"{Md5(content)}  {name}\n");
+        }
+    }
+
+    /// <summary>The path of a release file relative to the root.</summary>
+    public string ReleaseRelative(string fileName) => $"{version}/{arch}/release/distribution_files/{fileName}";
 
     /// <summary>The path of a mirror file relative to the root, as <see cref="LoopbackMirror.Url"/> takes it.</summary>
     public string Relative(string fileName) => $"{version}/{arch}/tcz/{fileName}";
