@@ -3,8 +3,8 @@ using Razor.Microkernel.TestSupport;
 namespace Razor.Microkernel.Sdk.Tests;
 
 /// <summary>
-/// Stand-in release ISOs for the UEFI tests, made once per test run from Debian packages with the tools release
-/// builders use: linux-image-amd64's x86_64 kernel, an initrd of busybox-static whose <c>/init</c> (like Tiny Core's
+/// Stand-in Tiny Core 17.x x86_64 release ISOs for the UEFI tests, made once per test run from Debian packages with
+/// the tools release builders use: linux-image-amd64's x86_64 kernel as <c>vmlinuz64</c>, a <c>corepure64.gz</c> of busybox-static whose <c>/init</c> (like Tiny Core's
 /// tc-config) runs <c>/opt/bootsync.sh</c> — which the microkernel's boot hook extends — and then prints, between
 /// RMK-BEGIN and RMK-END on the serial console, the firmware it was booted by (<c>/sys/firmware/efi</c>), the
 /// overlay's marker, server.cfg settings and the <c>rmk.*</c> kernel arguments, and powers off. Two ISOs (xorriso,
@@ -15,8 +15,10 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// </summary>
 internal sealed class EfiStandIn
 {
-    public const string KernelPath = "boot/vmlinuz";
-    public const string InitrdPath = "boot/core.gz";
+    /// <summary>The stand-ins are Tiny Core 17.x x86_64 releases (TinyCorePure64 and CorePure64 are x86_64 ISOs).</summary>
+    public const string Properties = "<TinyCoreVersion>17.x</TinyCoreVersion><TinyCoreArch>x86_64</TinyCoreArch>";
+    public const string KernelPath = "boot/vmlinuz64";
+    public const string InitrdPath = "boot/corepure64.gz";
 
     private static readonly Lazy<EfiStandIn> Instance = new(() => new EfiStandIn(), LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -42,8 +44,8 @@ internal sealed class EfiStandIn
         set default=0
         set timeout=0
         menuentry "Boot the stand-in" {
-            linux /boot/vmlinuz console=ttyS0 quiet
-            initrd /boot/core.gz
+            linux /boot/vmlinuz64 console=ttyS0 quiet
+            initrd /boot/corepure64.gz
         }
 
         """;
@@ -70,7 +72,7 @@ internal sealed class EfiStandIn
         Write(root, "usr/bin/sethostname", "#!/bin/sh\nhostname \"$1\"\n", "755");
         Write(root, "opt/bootsync.sh", "#!/bin/sh\n/usr/bin/sethostname box\n/opt/bootlocal.sh &\n", "775");
         Write(root, "opt/bootlocal.sh", "#!/bin/sh\n", "775");
-        Write(root, "etc/version", "4.5.2\n", "644");
+        Write(root, "etc/version", "17.0\n", "644");
         Tool.Run("chmod", "755", Path.Combine(root, "bin/busybox")).EnsureSuccess("chmod");
         Tool.Run("chmod", "1777", Path.Combine(root, "tmp")).EnsureSuccess("chmod");
 

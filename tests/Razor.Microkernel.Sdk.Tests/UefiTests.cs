@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Razor.Microkernel.TestSupport;
@@ -16,10 +15,6 @@ namespace Razor.Microkernel.Sdk.Tests;
 /// </summary>
 public sealed class UefiTests : IAsyncLifetime
 {
-    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(6);
-    private const string OvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-    private const string OvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
-
     private TempFolder _served = null!;
     private LoopbackMirror _server = null!;
 
@@ -48,6 +43,7 @@ public sealed class UefiTests : IAsyncLifetime
               <MicrokernelKernelArgs>rmk.route=set console=ttyS0</MicrokernelKernelArgs>
               <McollectiveStompHost>razor-uefi.example</McollectiveStompHost>
               <McollectiveLogLevel>warn</McollectiveLogLevel>
+              {EfiStandIn.Properties}
               {properties}
             </PropertyGroup>
             <ItemGroup>
@@ -89,7 +85,7 @@ public sealed class UefiTests : IAsyncLifetime
         using (var x = new TempFolder("rmk-efi-x"))
         {
             Tool.Run("xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/EFI", x["EFI"]).EnsureSuccess("osirrox extract");
-            Assert.Contains("    linux /boot/vmlinuz console=ttyS0 quiet rmk.route=set console=ttyS0\n", File.ReadAllText(x["EFI/BOOT/grub/grub.cfg"]));
+            Assert.Contains("    linux /boot/vmlinuz64 console=ttyS0 quiet rmk.route=set console=ttyS0\n", File.ReadAllText(x["EFI/BOOT/grub/grub.cfg"]));
             // The release's EFI image is kept byte for byte: its configuration lives on the ISO.
             Assert.Equal(File.ReadAllBytes(Path.Combine(standIn.EfiTree, "EFI/BOOT/efiboot.img")), File.ReadAllBytes(x["EFI/BOOT/efiboot.img"]));
         }
@@ -131,7 +127,7 @@ public sealed class UefiTests : IAsyncLifetime
             Assert.Equal(loader, File.ReadAllBytes(x["copied.efi"]));
             var cfg = File.ReadAllText(x["grub/grub.cfg"]);
             Assert.Equal(cfg, File.ReadAllText(x["EFI/BOOT/grub.cfg"]));
-            Assert.Contains("    linux /boot/vmlinuz rmk.route=set console=ttyS0\n    initrd /boot/core.gz\n", cfg);
+            Assert.Contains("    linux /boot/vmlinuz64 rmk.route=set console=ttyS0\n    initrd /boot/corepure64.gz\n", cfg);
         }
 
         // The GPT: sgdisk finds its CRCs and backup good, fdisk lists the EFI partition of the MBR.
@@ -228,57 +224,7 @@ public sealed class UefiTests : IAsyncLifetime
     /// <summary>Boots the image under OVMF (UEFI) or SeaBIOS, from the CD or as a disk; returns what /init printed.</summary>
     private static string Boot(string image, bool uefi, bool asDisk)
     {
-        Tool.Require("qemu-system-x86_64");
         using var vars = new TempFolder("rmk-ovmf");
-        var args = new List<string> { "-m", "512", "-no-reboot", "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none" };
-        if (uefi)
-        {
-            Assert.True(File.Exists(OvmfCode), $"no {OvmfCode}: the UEFI boot test needs Debian's ovmf (build/test.sh installs it)");
-            File.Copy(OvmfVars, vars["vars.fd"]);
-            args.AddRange(["-drive", $"if=pflash,format=raw,readonly=on,file={OvmfCode}", "-drive", $"if=pflash,format=raw,file={vars["vars.fd"]}"]);
-        }
-
-        args.AddRange(asDisk ? ["-drive", $"file={image},format=raw,media=disk,snapshot=on"] : ["-cdrom", image]);
-        if (!uefi)
-        {
-            args.AddRange(["-boot", asDisk ? "c" : "d"]);
-        }
-
-        var psi = new ProcessStartInfo("qemu-system-x86_64")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        var output = new StringBuilder();
-        using var qemu = Process.Start(psi)!;
-        qemu.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        qemu.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        qemu.BeginOutputReadLine();
-        qemu.BeginErrorReadLine();
-        if (!qemu.WaitForExit(BootTimeout))
-        {
-            qemu.Kill(entireProcessTree: true);
-            qemu.WaitForExit();
-            Assert.Fail($"qemu did not power off within {BootTimeout}: {output}");
-        }
-
-        qemu.WaitForExit();
-        string text;
-        lock (output)
-        {
-            text = output.ToString().Replace("\r", "", StringComparison.Ordinal);
-        }
-
-        var begin = text.IndexOf("RMK-BEGIN\n", StringComparison.Ordinal);
-        var end = text.IndexOf("RMK-END", StringComparison.Ordinal);
-        Assert.True(begin >= 0 && end > begin, "the markers did not appear on the serial console:\n" + text);
-        return text[(begin + "RMK-BEGIN\n".Length)..end];
+        return Qemu.Boot([.. uefi ? Qemu.Ovmf(vars["vars.fd"]) : [], .. asDisk ? Qemu.Disk(image) : Qemu.Cdrom(image)], memoryMegabytes: 512);
     }
 }
