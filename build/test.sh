@@ -13,6 +13,9 @@ declare -A tools=(
   [qemu-system-x86_64]=qemu-system-x86 [/boot/vmlinuz-*]=linux-image-amd64
   [/usr/lib/ipxe/qemu/pxe-e1000.rom]=ipxe-qemu [/usr/lib/PXELINUX/pxelinux.0]=pxelinux [file]=file [sha256sum]=coreutils
   [fakeroot]=fakeroot
+  [mkfs.vfat]=dosfstools [fsck.vfat]=dosfstools [mdir]=mtools [mcopy]=mtools [sgdisk]=gdisk [gdisk]=gdisk [fdisk]=fdisk
+  [grub-mkstandalone]=grub-common [grub-script-check]=grub-common [/usr/lib/grub/x86_64-efi/linux.mod]=grub-efi-amd64-bin
+  [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf
 )
 # A tool is a command on PATH, or a file (a path, possibly a glob).
 have() {

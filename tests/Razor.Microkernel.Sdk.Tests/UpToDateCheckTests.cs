@@ -19,7 +19,7 @@ public sealed partial class UpToDateCheckTests
     private static readonly string[] CoveredKinds =
     [
         "OverlayFile", "OverlayArchive", "TczImage", "Gem", "Gem.PrebuiltExtensions", "RubyGems", "McollectiveArchive", "CoreIso",
-        "CoreKernel", "CoreInitrd", "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
+        "CoreKernel", "CoreInitrd", "EfiLoader", "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
     ];
 
     [GeneratedRegex("""<CheckLocalInputs ProjectFile=[^>]*>""")]
@@ -84,6 +84,7 @@ public sealed partial class UpToDateCheckTests
             ["CoreIso"] = p.Write("Core-4.5.2.iso", "x"),
             ["CoreKernel"] = p.Write("release/vmlinuz", "x"),
             ["CoreInitrd"] = p.Write("release/core.gz", "x"),
+            ["EfiLoader"] = p.Write("BOOTX64.EFI", "x"),
             ["SshAuthorizedKey"] = p.Write("ssh/authorized_keys", "x"),
             ["SshHostKey"] = p.Write("ssh/ssh_host_rsa_key", "x"),
             ["McollectiveSecretsFile"] = p.Write("secrets.txt", "x"),
@@ -109,6 +110,7 @@ public sealed partial class UpToDateCheckTests
               <CoreIso Include="Core-4.5.2.iso" />
               <CoreKernel Include="release/vmlinuz" />
               <CoreInitrd Include="release/core.gz" />
+              <EfiLoader Include="BOOTX64.EFI" />
               <SshAuthorizedKey Include="ssh/authorized_keys" />
               <SshHostKey Include="ssh/ssh_host_rsa_key" />
             </ItemGroup>
@@ -221,6 +223,9 @@ public sealed partial class UpToDateCheckTests
         p.Write("release/vmlinuz", File.ReadAllBytes(p["core-tree/boot/vmlinuz"]));
         p.Write("release/core.gz", File.ReadAllBytes(p["core-tree/boot/core.gz"]));
         p.Write("mbr.bin", File.ReadAllBytes("/usr/lib/ISOLINUX/isohdpfx.bin"));
+        p.Write("embed.cfg", "configfile $cmdpath/grub.cfg\n");
+        Tool.Run("grub-mkstandalone", "-O", "x86_64-efi", "--locales=", "--fonts=", "--themes=", "-o", p["BOOTX64.EFI"], "boot/grub/grub.cfg=" + p["embed.cfg"])
+            .EnsureSuccess("grub-mkstandalone");
         p.Write("ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstKeyFirstKeyFirstKeyFirstKeyFirstKeyFi first\n");
         p.Write("ssh/ssh_host_rsa_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nfirst\n-----END OPENSSH PRIVATE KEY-----\n");
         p.Write("secrets.txt", "plugin.psk = first-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n");
@@ -244,6 +249,7 @@ public sealed partial class UpToDateCheckTests
               <CoreIso Include="Core-4.5.2.iso" />
               <CoreKernel Include="release/vmlinuz" />
               <CoreInitrd Include="release/core.gz" />
+              <EfiLoader Include="BOOTX64.EFI" />
               <SshAuthorizedKey Include="ssh/authorized_keys" />
               <SshHostKey Include="ssh/ssh_host_rsa_key" />
             </ItemGroup>
@@ -299,6 +305,7 @@ public sealed partial class UpToDateCheckTests
         Changed("McollectiveSecretsFile", () => p.Write("secrets.txt", "plugin.psk = other-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n"),
             Layer("RmkMcollectiveSettingsLayer"));
         Changed("CoreIso", () => File.SetLastWriteTimeUtc(p["Core-4.5.2.iso"], DateTime.UtcNow), "RmkBuildIso");
+        Changed("EfiLoader", () => File.AppendAllText(p["BOOTX64.EFI"], "\0"), "RmkBuildIso"); // still an EFI application, other bytes
         // The network boot files take the release's kernel and initrd from CoreKernel and CoreInitrd: the kernel copy and
         // the initrd step (its sums name the kernel) for the kernel, the initrd step alone for the initrd.
         Changed("CoreKernel", () => File.AppendAllText(p["release/vmlinuz"], "x"), "RmkPxeKernel", "RmkPxe");
