@@ -65,7 +65,7 @@ public sealed class GemReaderFuzzTests : IClassFixture<GemReaderFuzzTests.Fixtur
                 continue;
             }
 
-            var rng = new Random(seed ^ StringComparer.Ordinal.GetHashCode(name + "/" + layer) );
+            var rng = new Random(seed ^ StableSeed.Of(name + "/" + layer));
             for (var i = 0; i < iterations; i++, cases++)
             {
                 var mutated = Mutate(gem, layer, rng, out var how);
@@ -94,11 +94,20 @@ public sealed class GemReaderFuzzTests : IClassFixture<GemReaderFuzzTests.Fixtur
             }
         }
 
-        // The mutations must reach the readers: some cases fail, and some still install.
+        // The mutations must reach the readers: some cases fail, and some still install. A mutation of a compressed layer
+        // rarely survives gzip's CRC (only one in its header does), so there the check is that more than one reader
+        // speaks: cases end in at least two kinds of outcome.
         var summary = $"{layer}: {cases} cases; {string.Join(", ", outcomes.OrderBy(o => o.Key, StringComparer.Ordinal))}; most allocated by one case: {mostAllocated:N0} bytes";
         _output.WriteLine(summary);
         Assert.True(cases - outcomes.GetValueOrDefault("ok") >= cases / 10, summary);
-        Assert.True(outcomes.GetValueOrDefault("ok") > 0, summary);
+        if (layer is "metadata.gz" or "data.tar.gz")
+        {
+            Assert.True(outcomes.Count >= 2, summary);
+        }
+        else
+        {
+            Assert.True(outcomes.GetValueOrDefault("ok") > 0, summary);
+        }
     }
 
     private static Exception? Run(byte[] gem)

@@ -36,7 +36,7 @@ public sealed class SquashFsFuzzTests : IClassFixture<SquashFsFuzzTests.Fixtures
         var original = _fixtures.Images[name];
         var iterations = int.TryParse(Environment.GetEnvironmentVariable("RMK_FUZZ_ITERATIONS"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 400;
         var seed = int.TryParse(Environment.GetEnvironmentVariable("RMK_FUZZ_SEED"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : 20261125;
-        var rng = new Random(seed ^ name.GetHashCode(StringComparison.Ordinal));
+        var rng = new Random(seed ^ StableSeed.Of(name));
         var metadataStart = (int)BinaryPrimitives.ReadUInt64LittleEndian(original.AsSpan(64));
         var outcomes = new Dictionary<string, int>();
         long mostAllocated = 0;

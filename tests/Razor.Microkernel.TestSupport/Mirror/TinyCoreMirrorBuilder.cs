@@ -41,7 +41,7 @@ public sealed class TinyCoreMirrorBuilder(string root, string version = "4.x", s
         if (content is null)
         {
             content = new byte[size];
-            new Random(StringComparer.Ordinal.GetHashCode(file) ^ size).NextBytes(content);
+            new Random(StableSeed.Of(file) ^ size).NextBytes(content);
             var seed = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(file));
             seed.AsSpan(0, Math.Min(seed.Length, content.Length)).CopyTo(content);
         }
