@@ -137,6 +137,8 @@ public sealed class UefiTests : IAsyncLifetime
             Assert.Equal(loader, File.ReadAllBytes(x["copied.efi"]));
             var cfg = File.ReadAllText(x["grub/grub.cfg"]);
             Assert.Equal(cfg, File.ReadAllText(x["EFI/BOOT/grub.cfg"]));
+            Tool.Run("mcopy", ["-i", image, "::EFI/BOOT/grub.cfg", x["fat-grub.cfg"]], environment: env).EnsureSuccess("mcopy");
+            Assert.Equal(cfg, File.ReadAllText(x["fat-grub.cfg"])); // the same configuration in the FAT image
             Assert.Contains("    linux /boot/vmlinuz64 rmk.route=set console=ttyS0\n    initrd /boot/corepure64.gz\n", cfg);
         }
 

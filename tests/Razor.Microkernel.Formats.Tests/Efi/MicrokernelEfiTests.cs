@@ -180,6 +180,30 @@ public sealed class MicrokernelEfiTests(GrubLoader grub) : IClassFixture<GrubLoa
         }
     }
 
+    /// <summary>A release whose UEFI entry loads an appended partition, not a file of the ISO (as Debian's ISOs:
+    /// <c>-append_partition 2 0xef IMAGE -e --interval:appended_partition_2:all::</c>).</summary>
+    private static string AppendedPartition(TempFolder tmp)
+    {
+        tmp.Write("tree/boot/isolinux/isolinux.bin", File.ReadAllBytes("/usr/lib/ISOLINUX/isolinux.bin"));
+        Tool.Run("mkfs.vfat", "-C", tmp["efi.img"], "2048").EnsureSuccess("mkfs.vfat");
+        var iso = tmp["appended.iso"];
+        Tool.Run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-b", "boot/isolinux/isolinux.bin", "-c", "boot/isolinux/boot.cat", "-no-emul-boot",
+            "-boot-load-size", "4", "-boot-info-table", "-append_partition", "2", "0xef", tmp["efi.img"], "-eltorito-alt-boot",
+            "-e", "--interval:appended_partition_2:all::", "-no-emul-boot", "-o", iso, tmp["tree"]).EnsureSuccess("xorriso -append_partition");
+        return iso;
+    }
+
+    [Fact]
+    public void ReleaseRoute_RefusesAnEfiEntryThatLoadsNoFileOfTheIso()
+    {
+        using var tmp = new TempFolder("efiapp");
+        using var release = IsoReader.Open(AppendedPartition(tmp));
+        var e = Assert.Throws<EfiBootException>(() => MicrokernelEfi.Plan(release, Options(tmp, "x=1")));
+        Assert.Equal(EfiBootProblem.ReleaseImageNotAFile, e.Problem);
+        Assert.Equal($"block {release.BootEntries.Single(b => b.IsEfi).LoadBlock}", e.File);
+        Assert.Contains("appended partition", e.Reason);
+    }
+
     [Fact]
     public void Check_RefusesWhatPlanRefuses_WithoutWritingAnything()
     {
@@ -197,6 +221,7 @@ public sealed class MicrokernelEfiTests(GrubLoader grub) : IClassFixture<GrubLoa
         Same(tmp => Release(tmp, imageCfg: null, isoCfg: null));
         Same(tmp => Release(tmp, isoCfg: new string('#', GrubConfig.MaxBytes + 1)));
         Same(tmp => Release(tmp), "/bin/busybox");
+        Same(AppendedPartition);
 
         using var good = new TempFolder("efichk");
         using (var release = IsoReader.Open(Release(good)))
