@@ -5,6 +5,7 @@
 #   build/bench.sh pack-memory [opts]   peak RSS of packing ~1 GiB of layers (--size-mb, --layers, --seed)
 #   build/bench.sh iso [opts]      BuildIso's work vs xorriso + cpio | gzip -9 (--size-mb, --core-mb, --reps, --layers, --seed)
 #   build/bench.sh pxe [opts]      the network boot initrd vs cat + find | cpio | gzip -9 (--size-mb, --core-mb, --reps, --layers, --seed)
+#   build/bench.sh iso-uefi [opts] the same with an EfiLoader and isohybrid GPT vs that + mkfs.vfat, mcopy, xorriso -isohybrid-gpt-basdat
 #   build/bench.sh cold-build [opts]    cold `dotnet build` of samples/RazorMicrokernel from a loopback mirror vs
 #                                  bench/Build/manual-build.sh, and its peak memory (--reps, --scale, --memory-runs, --profile, --seed)
 # Exits non-zero only when a benchmark could not run; a missed target is reported in the output.
@@ -31,6 +32,10 @@ case "$what" in
   pack-memory) run pack-memory "$@" ;;
   iso) run iso "$@" ;;
   pxe) run pxe "$@" ;;
+  iso-uefi)
+    echo "# $(mkfs.vfat --help 2>&1 | head -n1); $(mcopy --version | head -n1); $(grub-mkstandalone --version)"
+    run iso-uefi "$@"
+    ;;
   cold-build)
     echo "# $(wget --version | head -n1); $(unsquashfs -version 2>&1 | head -n1); gem $(gem --version) on $(ruby --version)"
     run cold-build "$@"
@@ -46,5 +51,5 @@ case "$what" in
     echo
     run cold-build
     ;;
-  *) echo "usage: build/bench.sh [all|pack|pack-memory|iso|pxe|cold-build] [options]" >&2; exit 2 ;;
+  *) echo "usage: build/bench.sh [all|pack|pack-memory|iso|iso-uefi|pxe|cold-build] [options]" >&2; exit 2 ;;
 esac

@@ -23,28 +23,5 @@ dotnet pack src/Razor.Microkernel.Sdk/Razor.Microkernel.Sdk.csproj -c Release -o
 nupkg=$(ls -t artifacts/packages/Razor.Microkernel.Sdk.*.nupkg | head -1)
 version=${nupkg#artifacts/packages/Razor.Microkernel.Sdk.}
 version=${version%.nupkg}
-python3 - "$PWD" "$version" "${pins[@]}" <<'PY'
-import json, os, sys
-root, version, pins = sys.argv[1], sys.argv[2], sys.argv[3:]
-def write(path, data):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-# The samples: the repository's .NET SDK selection, and the SDK just packed.
-with open(os.path.join(root, "global.json"), encoding="utf-8") as f:
-    sdk = json.load(f).get("sdk")
-write(os.path.join(root, "samples", "global.json"), {**({"sdk": sdk} if sdk else {}), "msbuild-sdks": {"Razor.Microkernel.Sdk": version}})
-# --pin folders: their own global.json, with only the msbuild-sdks entry set.
-for d in pins:
-    path = os.path.join(d, "global.json")
-    data = {}
-    if os.path.exists(path):
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except ValueError as e:
-            sys.exit(f"build/pack.sh: {path} is not plain JSON ({e}); set \"msbuild-sdks\": {{ \"Razor.Microkernel.Sdk\": \"{version}\" }} in it by hand")
-    data.setdefault("msbuild-sdks", {})["Razor.Microkernel.Sdk"] = version
-    write(path, data)
-PY
+dotnet run build/pin-sdk.cs -- "$PWD" "$version" "${pins[@]}"
 echo "Razor.Microkernel.Sdk $version -> $PWD/artifacts/packages/ (pinned in samples/global.json${pins:+ and ${pins[*]/%//global.json}})"

@@ -12,8 +12,10 @@ declare -A tools=(
   [xorriso]=xorriso [isoinfo]=genisoimage [cpio]=cpio [isohybrid]=syslinux-utils [/usr/lib/ISOLINUX/isolinux.bin]=isolinux
   [qemu-system-x86_64]=qemu-system-x86 [/boot/vmlinuz-*]=linux-image-amd64
   [/usr/lib/ipxe/qemu/pxe-e1000.rom]=ipxe-qemu [/usr/lib/PXELINUX/pxelinux.0]=pxelinux [file]=file [sha256sum]=coreutils
-  [python3]=python3
   [fakeroot]=fakeroot
+  [mkfs.vfat]=dosfstools [fsck.vfat]=dosfstools [mdir]=mtools [mcopy]=mtools [sgdisk]=gdisk [gdisk]=gdisk [fdisk]=fdisk
+  [grub-mkstandalone]=grub-common [grub-script-check]=grub-common [/usr/lib/grub/x86_64-efi/linux.mod]=grub-efi-amd64-bin
+  [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf
 )
 # A tool is a command on PATH, or a file (a path, possibly a glob).
 have() {

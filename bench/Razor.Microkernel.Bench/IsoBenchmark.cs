@@ -315,7 +315,7 @@ internal static class IsoBenchmark
 
     private static string Mib(long kb) => F(kb / 1024.0, "0.0");
 
-    private sealed record Contender(string Name, Func<Sample> Run, string Output, string? Scratch)
+    internal sealed record Contender(string Name, Func<Sample> Run, string Output, string? Scratch)
     {
         public bool IsBaseline { get; init; }
 

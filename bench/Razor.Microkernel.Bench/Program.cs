@@ -20,6 +20,9 @@ const string Usage = """
                       --size-mb N (45, the overlay)  --core-mb N (16, the release root before gzip)  --reps N (5)
                       --layers N (4)  --seed N  --work DIR  --keep
       pxe-child INITRD OUTPUT LAYER...   (used by pxe) write once and print this process's peak RSS
+      iso-uefi      the same with an EfiLoader and the isohybrid MBR and GPT vs that pipeline + mkfs.vfat, mmd, mcopy and
+                    `xorriso -as mkisofs … -e … -isohybrid-gpt-basdat`: time ratio
+                      --size-mb N (45)  --core-mb N (16)  --reps N (5)  --layers N (4)  --seed N  --work DIR  --keep
       cold-build    cold `dotnet build` of samples/RazorMicrokernel from a loopback mirror vs bench/Build/manual-build.sh
                     (wget, md5sum, unsquashfs, gem, tar czf), minus an empty project's cold build; and its peak memory
                       --reps N (5)  --scale X (1.0, input sizes)  --memory-runs N (2)  --profile  --seed N  --repo DIR  --work DIR  --keep
@@ -91,6 +94,9 @@ try
                 break;
             case "pxe":
                 PxeBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
+                break;
+            case "iso-uefi":
+                UefiIsoBenchmark.Run(work, Number("size-mb", 45) * 1_000_000, Number("core-mb", 16) * 1_000_000, (int)Number("reps", 5), (int)Number("layers", 4), seed);
                 break;
             case "cold-build":
                 ColdBuildBenchmark.Run(work, options.TryGetValue("repo", out var repo) ? Path.GetFullPath(repo) : FindRepo(), (int)Number("reps", 5), seed,

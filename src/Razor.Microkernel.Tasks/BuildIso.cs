@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.Efi;
 using Razor.Microkernel.Formats.Iso9660;
 using Razor.Microkernel.Formats.Layers;
 
@@ -8,8 +9,9 @@ namespace Razor.Microkernel.Tasks;
 
 /// <summary>
 /// The bootable microkernel ISO: the Core release ISO with the overlay appended to its initrd, the kernel
-/// arguments in its boot loader's configuration and iso-metadata.yaml for the Razor server; the paths are the
-/// release's (TinyCoreVersion, TinyCoreArch). Written atomically.
+/// arguments in its boot loader's configuration and iso-metadata.yaml for the Razor server, and a UEFI boot entry
+/// (the release's own EFI image, or one made around an EfiLoader); the paths are the release's (TinyCoreVersion,
+/// TinyCoreArch). Written atomically.
 /// </summary>
 public sealed class BuildIso : RmkTask
 {
@@ -45,6 +47,11 @@ public sealed class BuildIso : RmkTask
 
     /// <summary>syslinux's isohdpfx.bin (MicrokernelIsoHybridMbr).</summary>
     public string? HybridMbr { get; set; }
+
+    /// <summary>The EfiLoader item (a GRUB x86_64 EFI application), at most one.</summary>
+    public ITaskItem[] EfiLoader { get; set; } = [];
+
+    private static string Display(ITaskItem item) => item.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : item.ItemSpec;
 
     protected override void ExecuteCore()
     {
@@ -107,6 +114,19 @@ public sealed class BuildIso : RmkTask
             return;
         }
 
+        if (EfiLoader.Length > 1)
+        {
+            LogItemError(EfiLoader[1], "EfiLoader", "EfiLoaderCount", string.Join(", ", EfiLoader.Select(Display)));
+            return;
+        }
+
+        var loader = EfiLoader.FirstOrDefault();
+        if (loader is not null && !File.Exists(loader.GetMetadata("FullPath")))
+        {
+            LogItemError(loader, "EfiLoader", "SourceFileMissing", "EfiLoader", Display(loader));
+            return;
+        }
+
         try
         {
             var merge = OverlayMerge.Create(LayerSources(Layers), copies, CancellationToken);
@@ -118,10 +138,35 @@ public sealed class BuildIso : RmkTask
                 ModificationTime = mtime,
                 InitrdMode = mode,
                 HybridMbr = mbr is null ? (ReadOnlyMemory<byte>?)null : mbr,
+                EfiLoader = loader?.GetMetadata("FullPath"),
             }, CancellationToken);
             Log.LogMessageFromResources(MessageImportance.High, "IsoSummary", ProjectName, OutputFile, result.OverlayEntries, Bytes(result.InitrdBytes));
             Log.LogMessageFromResources(MessageImportance.Normal, "IsoInitrdSummary", mode, result.Initrd.CoreEntries, result.Initrd.OverlayEntries,
-                result.Initrd.Written, mbr is null ? string.Empty : " (isohybrid MBR)");
+                result.Initrd.Written, mbr is null ? string.Empty : result.EfiRoute == EfiRoute.None ? " (isohybrid MBR)" : " (isohybrid MBR and GPT)");
+            if (result.EfiRoute != EfiRoute.None)
+            {
+                Log.LogMessageFromResources(MessageImportance.Normal, "IsoEfiSummary",
+                    result.EfiRoute == EfiRoute.Loader ? $"EfiLoader {Display(loader!)} as EFI/BOOT/BOOTX64.EFI" : "the release's EFI boot image",
+                    result.EfiConfigs.Count == 0 ? "its boot configuration unchanged" : "boot configuration " + string.Join(", ", result.EfiConfigs));
+            }
+        }
+        catch (EfiBootException e)
+        {
+            switch (e.Problem)
+            {
+                case EfiBootProblem.LoaderNotEfiApplication:
+                    LogItemError(loader, "EfiLoader", "EfiLoaderNotEfi", Display(loader!), e.Reason);
+                    break;
+                case EfiBootProblem.ReleaseImageNotFat:
+                    LogItemError(CoreIso, "CoreIso", "EfiReleaseImageNotFat", display, e.File, e.Reason);
+                    break;
+                case EfiBootProblem.ReleaseImageNotAFile:
+                    LogItemError(CoreIso, "CoreIso", "EfiReleaseImageNotAFile", display, e.File, e.Reason);
+                    break;
+                default:
+                    LogItemError(CoreIso, "CoreIso", "EfiReleaseConfig", display, e.File, e.Reason);
+                    break;
+            }
         }
         catch (CoreIsoException e)
         {

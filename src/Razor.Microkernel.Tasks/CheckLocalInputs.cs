@@ -48,6 +48,9 @@ public sealed class CheckLocalInputs : RmkTask
     /// network boot files read it).</summary>
     public ITaskItem[] CoreIso { get; set; } = [];
 
+    /// <summary>EfiLoader items (checked, like CoreIso, only when the ISO is built).</summary>
+    public ITaskItem[] EfiLoader { get; set; } = [];
+
     public string? MicrokernelIso { get; set; }
 
     public string? MicrokernelPxe { get; set; }
@@ -69,7 +72,7 @@ public sealed class CheckLocalInputs : RmkTask
     /// up-to-date check is given, from a design-time build.</summary>
     public bool ListOnly { get; set; }
 
-    /// <summary>The project's local inputs, the one list of them (OverlayFile … CoreInitrd items that are not URLs, the files
+    /// <summary>The project's local inputs, the one list of them (OverlayFile … CoreInitrd and EfiLoader items that are not URLs, the files
     /// below a Gem's PrebuiltExtensions folder, McollectiveSecretsFile, MicrokernelIsoHybridMbr), with ItemType or
     /// Property metadata (and Metadata=PrebuiltExtensions for those files).</summary>
     [Output]
@@ -160,7 +163,7 @@ public sealed class CheckLocalInputs : RmkTask
             (nameof(OverlayFile), OverlayFile), (nameof(TczImage), TczImage), (nameof(SshAuthorizedKey), SshAuthorizedKey),
             (nameof(SshHostKey), SshHostKey), (nameof(OverlayArchive), OverlayArchive), (nameof(McollectiveArchive), McollectiveArchive),
             (nameof(Gem), Gem), (nameof(RubyGems), RubyGems), (nameof(CoreIso), iso || pxe ? CoreIso : []),
-            (nameof(CoreKernel), CoreKernel), (nameof(CoreInitrd), CoreInitrd),
+            (nameof(CoreKernel), CoreKernel), (nameof(CoreInitrd), CoreInitrd), (nameof(EfiLoader), iso ? EfiLoader : []),
         ];
         foreach (var (type, items) in lists)
         {

@@ -215,6 +215,13 @@ public sealed class ResolveTinyCoreRelease : RmkTask
             }
         }
 
+        // The release's initrd must at least start as one before any layer is written (the rest is read when the
+        // network boot files are made); the kernel is read below when its version is needed.
+        if (bootFiles.Count > 0 && !CheckInitrdStart(bootFiles[1]))
+        {
+            return;
+        }
+
         // The kernel version.
         string? kernel = explicitKernel.Length > 0 ? explicitKernel : release.DefaultKernel;
         var source = explicitKernel.Length > 0 ? "TinyCoreKernel" : "the release's default";
@@ -367,6 +374,23 @@ public sealed class ResolveTinyCoreRelease : RmkTask
         }
 
         return null;
+    }
+
+    /// <summary>RMK3303 for a CoreInitrd or mirror initrd that is not a gzip'd (or plain) newc cpio from its first bytes on.</summary>
+    private bool CheckInitrdStart(ITaskItem initrd)
+    {
+        var itemType = initrd.GetMetadata("RmkItemType");
+        try
+        {
+            using var s = File.OpenRead(initrd.ItemSpec);
+            MicrokernelInitrd.CheckStart(s);
+            return true;
+        }
+        catch (ReleaseInitrdException e)
+        {
+            LogItemError(itemType == "CoreInitrd" ? CoreInitrd[0] : null, itemType, "ReleaseInitrdMalformed", itemType, initrd.GetMetadata("RmkItemSpec"), e.Reason);
+            return false;
+        }
     }
 
     private void ReportKernel(ITaskItem? item, string itemType, string name, KernelImageException e)

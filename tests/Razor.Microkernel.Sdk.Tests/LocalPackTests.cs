@@ -13,7 +13,7 @@ public sealed class LocalPackTests
     /// <summary>The working tree's files a pack needs (no bin/, obj/), so the test packs what is being tested.</summary>
     private static void CopyRepository(string to)
     {
-        foreach (var file in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", "build/pack.sh" })
+        foreach (var file in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", "build/pack.sh", "build/pin-sdk.cs" })
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(to, file))!);
             File.Copy(Path.Combine(SdkHarness.RepoRoot, file), Path.Combine(to, file));

@@ -25,6 +25,18 @@ internal static class Qemu
     /// <summary>qemu loads the kernel and initrd itself, as a boot loader would.</summary>
     public static string[] KernelAndInitrd(string kernel, string initrd, string append) => ["-kernel", kernel, "-initrd", initrd, "-append", append];
 
+    /// <summary>Debian's OVMF (UEFI firmware for qemu, package ovmf): its code read-only and a fresh copy of its variable
+    /// store at <paramref name="varsCopy"/>, so no boot sees what an earlier one stored. With it, <see cref="Cdrom"/> and
+    /// <see cref="Disk"/> boot UEFI.</summary>
+    public static string[] Ovmf(string varsCopy)
+    {
+        const string code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+        const string vars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+        Assert.True(File.Exists(code) && File.Exists(vars), $"no {code}: the UEFI boot tests need Debian's ovmf (build/test.sh installs it)");
+        File.Copy(vars, varsCopy, overwrite: true);
+        return ["-drive", $"if=pflash,format=raw,readonly=on,file={code}", "-drive", $"if=pflash,format=raw,file={varsCopy}"];
+    }
+
     /// <summary>A network boot: qemu's user network answers DHCP with <paramref name="bootFile"/> and serves
     /// <paramref name="tftpFolder"/> over its built-in TFTP; the NIC's option ROM is Debian's iPXE.</summary>
     public static string[] Network(string tftpFolder, string bootFile)

@@ -21,6 +21,11 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
     {
         Mirror17 = new TinyCoreMirrorBuilder(Root.Path, StandInRelease.Version, StandInRelease.Arch);
         Release.Populate(Mirror17);
+
+        // 15.x: the release's kernel, and an initrd with its right .md5.txt that is no cpio (16.x has no release files).
+        var mirror15 = new TinyCoreMirrorBuilder(Root.Path, "15.x", StandInRelease.Arch);
+        mirror15.AddReleaseFile(StandInRelease.KernelName, File.ReadAllBytes(Release.Kernel));
+        mirror15.AddReleaseFile(StandInRelease.InitrdName, TestArchives.Gzip(new byte[70_000]));
     }
 
     private const string Args = "console=ttyS0 quiet rmk.marker=booted";
@@ -88,6 +93,9 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
     {
         var p = Project("pxe17", properties: "<MicrokernelPxe>true</MicrokernelPxe>");
         var build = Build(p).AssertSuccess();
+        // Listed in the build's output: the folder, then every file with its size, SHA256SUMS last.
+        Assert.Matches(@"pxe/? \(network boot: boot\.ipxe \d+ B, corepure64\.gz [\d.]+ [KM]?B, pxelinux\.cfg/default \d+ B, vmlinuz64 [\d.]+ [KM]?B, SHA256SUMS\)",
+            build.Output);
         Assert.Contains(Path.Combine("bin", "Debug", "pxe"), build.Output);
 
         // The release's files, from 17.x/x86_64/release/distribution_files/, verified and pinned in the lock file with
@@ -259,7 +267,7 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
         Assert.Contains("'3.x'", Build(p).AssertFailureWith("RMK4012").Output);
         p.WithProject("<PropertyGroup><TinyCoreVersion>17.x</TinyCoreVersion><TinyCoreArch>armv7</TinyCoreArch></PropertyGroup><ItemGroup><OverlayFile Include=\"marker\" Destination=\"/etc/m\" /></ItemGroup>");
         Assert.Contains("'armv7'", Build(p).AssertFailureWith("RMK4012").Output);
-        Assert.False(Directory.Exists(p.OutDir));
+        NothingWritten(p);
 
         // KERNEL without a kernel version: named by an item, and by a .dep.
         var k = Project("kernel17");
@@ -269,12 +277,17 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
         Assert.Contains("6.18.2-tinycore64", error);
         var dep = Project("kerneldep17", "<TczExtension Include=\"rmk-drivers\" />");
         Edit(dep, "<TczExtension Include=\"rmk-dummy-KERNEL\" />", "");
-        Assert.Contains("rmk-drivers.tcz.dep", Build(dep).AssertFailureWith("RMK4013").Output);
-        Assert.False(File.Exists(k.Overlay));
+        var depError = Build(dep).AssertFailureWith("RMK4013").Output;
+        Assert.Contains("rmk-drivers.tcz.dep", depError);
+        Assert.Contains("TinyCoreKernel", depError);
+        Assert.Contains("6.18.2-tinycore64", depError);
+        NothingWritten(k);
+        NothingWritten(dep);
 
         // A kernel version that is not one, and one for the other architecture (a warning).
         var bad = Project("kname17", properties: "<TinyCoreKernel>6.1 amd64</TinyCoreKernel>");
-        Build(bad).AssertFailureWith("RMK4014");
+        Assert.Contains("TinyCoreKernel '6.1 amd64'", Build(bad).AssertFailureWith("RMK4014").Output);
+        NothingWritten(bad);
         var x86 = Project("ksuffix17", properties: $"<TinyCoreKernel>{Release.KernelVersion}</TinyCoreKernel>");
         Assert.Contains("RMK4015", Build(x86).AssertSuccess().Codes);
 
@@ -292,33 +305,58 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
         var text = Build(missing).AssertFailureWith("RMK1050").Output;
         Assert.Contains("vmlinuz64", text);
         Assert.Contains("16.x/x86_64/release/distribution_files/", text);
-        Assert.False(Directory.Exists(Pxe(missing)));
+        NothingWritten(missing);
 
         Mirror.Misbehave(Mirror17.ReleaseRelative("corepure64.gz"), new ReplaceBody(new byte[5000]));
         var md5 = Project("md5bad17", properties: "<MicrokernelPxe>true</MicrokernelPxe>");
         Assert.Contains("corepure64.gz", Build(md5).AssertFailureWith("RMK1003").Output);
-        Assert.False(Directory.Exists(Pxe(md5)));
+        NothingWritten(md5);
         Mirror.ClearMisbehaviors();
+
+        // The mirror's release initrd with a right md5 that is not a gzip'd newc cpio (15.x here): refused before any
+        // layer, and not pinned in the lock file.
+        var mirrorInitrd = Project("mirrorinitrd15", properties: "<MicrokernelPxe>true</MicrokernelPxe>");
+        Edit(mirrorInitrd, "<TinyCoreVersion>17.x</TinyCoreVersion>", "<TinyCoreVersion>15.x</TinyCoreVersion>");
+        Edit(mirrorInitrd, "<TczExtension Include=\"rmk-dummy-KERNEL\" />", "");
+        Assert.Contains("release file '15.x/x86_64/release/distribution_files/corepure64.gz'", Build(mirrorInitrd).AssertFailureWith("RMK3303").Output);
+        NothingWritten(mirrorInitrd);
+        Assert.False(File.Exists(mirrorInitrd["microkernel.lock.json"]));
 
         // CoreKernel without CoreInitrd; a CoreKernel that is no kernel (its version cannot be read).
         var pair = Project("pair17", "<CoreKernel Include=\"vmlinuz64\" />");
         File.Copy(Release.Kernel, pair["vmlinuz64"]);
         Assert.Contains("CoreKernel 'vmlinuz64'", Build(pair).AssertFailureWith("RMK2060").Output);
+        NothingWritten(pair);
         var notKernel = Project("notkernel17", "<CoreKernel Include=\"vmlinuz64\" /><CoreInitrd Include=\"corepure64.gz\" />");
         notKernel.Write("vmlinuz64", new byte[4096]);
         File.Copy(Release.Initrd, notKernel["corepure64.gz"]);
         Assert.Contains("CoreKernel 'vmlinuz64'", Build(notKernel).AssertFailureWith("RMK3304").Output);
+        NothingWritten(notKernel);
 
-        // A release initrd that is not a gzip'd newc cpio: after a good build, the previous files stay as they were.
+        // A release initrd that is not a gzip'd newc cpio: on a first build nothing is written (it is refused before any
+        // layer); after a good build, the previous files, the overlay among them, stay as they were.
         var initrd = Project("initrd17", "<CoreKernel Include=\"vmlinuz64\" /><CoreInitrd Include=\"corepure64.gz\" />");
         File.Copy(Release.Kernel, initrd["vmlinuz64"]);
-        File.Copy(Release.Initrd, initrd["corepure64.gz"]);
-        Build(initrd).AssertSuccess();
-        var good = Directory.GetFiles(Pxe(initrd), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToDictionary(f => f, File.ReadAllBytes);
         initrd.Write("corepure64.gz", TestArchives.Gzip(new byte[70_000]));
         Assert.Contains("CoreInitrd 'corepure64.gz'", Build(initrd).AssertFailureWith("RMK3303").Output);
-        Assert.Equal(good.Keys, Directory.GetFiles(Pxe(initrd), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
+        NothingWritten(initrd);
+        File.Copy(Release.Initrd, initrd["corepure64.gz"], overwrite: true);
+        Build(initrd).AssertSuccess();
+        var good = Directory.GetFiles(initrd.OutDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToDictionary(f => f, File.ReadAllBytes);
+        Assert.Contains(Pxe(initrd, "corepure64.gz"), good.Keys);
+        initrd.Write("corepure64.gz", TestArchives.Gzip(new byte[70_000]));
+        initrd.Write("marker", "changed\n"); // a build that went on would rewrite the overlay
+        Assert.Contains("CoreInitrd 'corepure64.gz'", Build(initrd).AssertFailureWith("RMK3303").Output);
+        Assert.Equal(good.Keys, Directory.GetFiles(initrd.OutDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
         Assert.All(good, kv => Assert.Equal(kv.Value, File.ReadAllBytes(kv.Key)));
+    }
+
+    /// <summary>A build that failed on its first run wrote no output and no layer (the download cache and obj/'s
+    /// bookkeeping aside).</summary>
+    private static void NothingWritten(TestProject p)
+    {
+        Assert.False(Directory.Exists(p.OutDir), $"{p.OutDir} was written");
+        Assert.False(Directory.Exists(Path.Combine(p.Directory, "obj", "Debug", "layers")), "a layer was written");
     }
 
     /// <summary>Local CoreKernel and CoreInitrd are local inputs like any other (issue 14's fingerprints): one replaced by

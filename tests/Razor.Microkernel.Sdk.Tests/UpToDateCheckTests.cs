@@ -19,7 +19,7 @@ public sealed partial class UpToDateCheckTests
     private static readonly string[] CoveredKinds =
     [
         "OverlayFile", "OverlayArchive", "TczImage", "Gem", "Gem.PrebuiltExtensions", "RubyGems", "McollectiveArchive", "CoreIso",
-        "CoreKernel", "CoreInitrd", "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
+        "CoreKernel", "CoreInitrd", "EfiLoader", "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
     ];
 
     [GeneratedRegex("""<CheckLocalInputs ProjectFile=[^>]*>""")]
@@ -31,13 +31,25 @@ public sealed partial class UpToDateCheckTests
     [GeneratedRegex("""<_RmkUrlItem Include="@\((?<kind>[A-Za-z]+)\)""")]
     private static partial Regex UrlItemKind();
 
+    [GeneratedRegex("""<RmkLocalInput Include="[^"]*"[^>]*?\b(?:ItemType|Property)="(?<kind>[A-Za-z]+)""")]
+    private static partial Regex FingerprintedKind();
+
+    /// <summary>Kinds the build fingerprints per step that the check does not take, each for the reason docs/howto.md
+    /// ("Visual Studio's fast up-to-date check") gives: TczExtension inputs are the download cache's files (the mirror's
+    /// content), and the generated Development PSK is kept outside the project (its default path is made by the task
+    /// that may create it, which a design-time build must not run).</summary>
+    private static readonly string[] FingerprintedButNotChecked = ["TczExtension", "MicrokernelGeneratedPskFile"];
+
     /// <summary>The kinds the one list is made of: what the targets hand CheckLocalInputs (which lists the project's
     /// inputs for the early check and for this check), its PrebuiltExtensions files, and every kind that may be a URL
-    /// (which may as well be a local file).</summary>
+    /// (which may as well be a local file); and every kind a step's fingerprints (RmkLocalInput, in any targets file)
+    /// name, so that a local file a step reads cannot escape the check unless it is listed, with its reason, above.</summary>
     [Fact]
     public void EveryKindOfLocalInputTheTargetsKnow_IsCoveredHere()
     {
-        var targets = File.ReadAllText(Path.Combine(SdkHarness.RepoRoot, "src", "Razor.Microkernel.Sdk", "build", "Razor.Microkernel.Sdk.targets"));
+        var build = Path.Combine(SdkHarness.RepoRoot, "src", "Razor.Microkernel.Sdk", "build");
+        var targets = File.ReadAllText(Path.Combine(build, "Razor.Microkernel.Sdk.targets"));
+        var allTargets = string.Concat(Directory.EnumerateFiles(build, "*.targets").Order(StringComparer.Ordinal).Select(File.ReadAllText));
         var task = File.ReadAllText(Path.Combine(SdkHarness.RepoRoot, "src", "Razor.Microkernel.Tasks", "CheckLocalInputs.cs"));
         var call = EarlyCheck().Match(targets);
         Assert.True(call.Success, "the targets no longer call CheckLocalInputs for the project's inputs");
@@ -48,6 +60,11 @@ public sealed partial class UpToDateCheckTests
             .ToHashSet(StringComparer.Ordinal);
         Assert.True(known.Count >= 10, string.Join(", ", known));
         Assert.Empty(known.Except(CoveredKinds));
+
+        var fingerprinted = FingerprintedKind().Matches(allTargets).Select(m => m.Groups["kind"].Value).ToHashSet(StringComparer.Ordinal);
+        Assert.True(fingerprinted.Count >= 10, string.Join(", ", fingerprinted));
+        Assert.Empty(fingerprinted.Except(CoveredKinds).Except(FingerprintedButNotChecked));
+        Assert.Empty(FingerprintedButNotChecked.Except(fingerprinted)); // an exception that no longer exists goes from the list
     }
 
     /// <summary>A project with one local input of every kind (their content does not matter: nothing is read), a URL gem
@@ -67,6 +84,7 @@ public sealed partial class UpToDateCheckTests
             ["CoreIso"] = p.Write("Core-4.5.2.iso", "x"),
             ["CoreKernel"] = p.Write("release/vmlinuz", "x"),
             ["CoreInitrd"] = p.Write("release/core.gz", "x"),
+            ["EfiLoader"] = p.Write("BOOTX64.EFI", "x"),
             ["SshAuthorizedKey"] = p.Write("ssh/authorized_keys", "x"),
             ["SshHostKey"] = p.Write("ssh/ssh_host_rsa_key", "x"),
             ["McollectiveSecretsFile"] = p.Write("secrets.txt", "x"),
@@ -92,6 +110,7 @@ public sealed partial class UpToDateCheckTests
               <CoreIso Include="Core-4.5.2.iso" />
               <CoreKernel Include="release/vmlinuz" />
               <CoreInitrd Include="release/core.gz" />
+              <EfiLoader Include="BOOTX64.EFI" />
               <SshAuthorizedKey Include="ssh/authorized_keys" />
               <SshHostKey Include="ssh/ssh_host_rsa_key" />
             </ItemGroup>
@@ -248,6 +267,9 @@ public sealed partial class UpToDateCheckTests
         p.Write("tree/usr/local/share/t.txt", "first image\n");
         Tool.Run("mksquashfs", [p["tree"], p["t.tcz"], "-noappend", "-comp", "gzip", "-b", "4096", "-no-xattrs", "-all-root", "-no-progress", "-quiet"]).EnsureSuccess("mksquashfs");
         var gem = GemTests.BuildGem(p, "alpha", "1.0.0");
+        p.Write("gemsrc/native-1.0/ext/extconf.rb", "require 'mkmf'\ncreate_makefile('native_ext')\n");
+        GemTests.BuildGem(p, "native", "1.0", "s.extensions = ['ext/extconf.rb']\n  s.files += ['ext/extconf.rb']");
+        p.Write("prebuilt/native_ext.so", "\u007fELF first build\n");
         p.Write("rubygems-1.8.15.tgz", GemTests.RubyGemsTarball());
         byte[] Mcollective(string cfg) => TestArchives.Tgz(TestArchives.Dir("mcollective-1.2.1/"),
             TestArchives.File("mcollective-1.2.1/mcollectived.rb", "#!/usr/bin/env ruby\n"), TestArchives.File("mcollective-1.2.1/etc/server.cfg.dist", cfg));
@@ -256,9 +278,14 @@ public sealed partial class UpToDateCheckTests
         p.Write("release/vmlinuz", File.ReadAllBytes(p["core-tree/boot/vmlinuz"]));
         p.Write("release/core.gz", File.ReadAllBytes(p["core-tree/boot/core.gz"]));
         p.Write("mbr.bin", File.ReadAllBytes("/usr/lib/ISOLINUX/isohdpfx.bin"));
+        p.Write("embed.cfg", "configfile $cmdpath/grub.cfg\n");
+        Tool.Run("grub-mkstandalone", "-O", "x86_64-efi", "--locales=", "--fonts=", "--themes=", "-o", p["BOOTX64.EFI"], "boot/grub/grub.cfg=" + p["embed.cfg"])
+            .EnsureSuccess("grub-mkstandalone");
         p.Write("ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstKeyFirstKeyFirstKeyFirstKeyFirstKeyFi first\n");
+        p.Write("ssh/ssh_host_rsa_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nfirst\n-----END OPENSSH PRIVATE KEY-----\n");
         p.Write("secrets.txt", "plugin.psk = first-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n");
         p.Write("Directory.Build.props", "<Project>\n</Project>\n");
+        p.Write("Directory.Build.targets", "<Project>\n</Project>\n");
         p.WriteCsproj("""
             <PropertyGroup>
               <McollectiveSecretsFile>secrets.txt</McollectiveSecretsFile>
@@ -270,13 +297,16 @@ public sealed partial class UpToDateCheckTests
               <OverlayFile Include="files/motd" Destination="/etc/motd" />
               <OverlayArchive Include="a.tgz" />
               <TczImage Include="t.tcz" />
-              <Gem Include="gems/*.gem" />
+              <Gem Include="gems/alpha-1.0.0.gem" />
+              <Gem Include="gems/native-1.0.gem" PrebuiltExtensions="prebuilt" />
               <RubyGems Include="rubygems-1.8.15.tgz" />
               <McollectiveArchive Include="mcollective-1.2.1.tgz" />
               <CoreIso Include="Core-4.5.2.iso" />
               <CoreKernel Include="release/vmlinuz" />
               <CoreInitrd Include="release/core.gz" />
+              <EfiLoader Include="BOOTX64.EFI" />
               <SshAuthorizedKey Include="ssh/authorized_keys" />
+              <SshHostKey Include="ssh/ssh_host_rsa_key" />
             </ItemGroup>
             """);
         StepsRun(p);
@@ -320,13 +350,17 @@ public sealed partial class UpToDateCheckTests
             Tool.Run("mksquashfs", [p["tree"], p["t.tcz"], "-noappend", "-comp", "gzip", "-b", "4096", "-no-xattrs", "-all-root", "-no-progress", "-quiet"]).EnsureSuccess("mksquashfs");
         }, Layer("RmkTczImageLayers"));
         Changed("Gem", () => GemTests.BuildGem(p, "alpha", "1.0.0", deps: "s.description = 'the second build'"), Layer("RmkGemsLayer"));
+        Changed("Gem.PrebuiltExtensions", () => p.Write("prebuilt/native_ext.so", "\u007fELF second build\n"), Layer("RmkGemsLayer"));
         Changed("RubyGems", () => File.SetLastWriteTimeUtc(p["rubygems-1.8.15.tgz"], DateTime.UtcNow), Layer("RmkGemsLayer"));
         Changed("McollectiveArchive", () => p.Write("mcollective-1.2.1.tgz", Mcollective("topicprefix = /other/\n")), Layer("RmkMcollectiveArchiveLayer"));
         Changed("SshAuthorizedKey", () => p.Write("ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISecondKeySecondKeySecondKeySecondKeySecondK second\n"),
             Layer("RmkSshLayer"));
+        Changed("SshHostKey", () => p.Write("ssh/ssh_host_rsa_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nsecond\n-----END OPENSSH PRIVATE KEY-----\n"),
+            Layer("RmkSshLayer"));
         Changed("McollectiveSecretsFile", () => p.Write("secrets.txt", "plugin.psk = other-psk-of-24-characters\nplugin.stomp.password = first-password-of-24-chars\n"),
             Layer("RmkMcollectiveSettingsLayer"));
         Changed("CoreIso", () => File.SetLastWriteTimeUtc(p["Core-4.5.2.iso"], DateTime.UtcNow), "RmkBuildIso");
+        Changed("EfiLoader", () => File.AppendAllText(p["BOOTX64.EFI"], "\0"), "RmkBuildIso"); // still an EFI application, other bytes
         // The network boot files take the release's kernel and initrd from CoreKernel and CoreInitrd: the kernel copy and
         // the initrd step (its sums name the kernel) for the kernel, the initrd step alone for the initrd.
         Changed("CoreKernel", () => File.AppendAllText(p["release/vmlinuz"], "x"), "RmkPxeKernel", "RmkPxe");
@@ -339,6 +373,11 @@ public sealed partial class UpToDateCheckTests
         }, "RmkBuildIso");
         // Edits that change no output: one build (which does nothing but say so), then the check is satisfied again.
         Changed("Directory.Build.props", () => p.Write("Directory.Build.props", "<Project>\n  <!-- a comment -->\n</Project>\n"));
+        Changed("Directory.Build.targets", () => p.Write("Directory.Build.targets", "<Project>\n  <!-- a comment -->\n</Project>\n"));
         Changed("project file", () => File.AppendAllText(p["Microkernel.csproj"], "<!-- a comment -->\n"));
+        // An output that is gone: the check says so, and the build makes exactly the step that writes it again.
+        Changed("the ISO removed", () => File.Delete(Path.Combine(p.OutDir, "rz_mk_dev-image.1.0.0.iso")), "RmkBuildIso");
+        Changed("a network boot file removed", () => File.Delete(Path.Combine(p.OutDir, "pxe", "SHA256SUMS")), "RmkPxe");
+        Changed("the overlay's listing removed", () => File.Delete(Path.Combine(p.OutDir, "mc-linux-fs-snap.tar.gz.txt")), "RmkPackOverlay");
     }
 }

@@ -69,7 +69,9 @@ public sealed record IsoEntry(
     public string Name => Path[(Path.LastIndexOf('/') + 1)..];
 }
 
-/// <summary>The El Torito default (initial) boot entry.</summary>
+/// <summary>An El Torito boot entry: the default (initial) entry or a section entry. <see cref="PlatformId"/> is 0
+/// for x86 BIOS and 0xEF for UEFI; <see cref="SectorCount"/> is in 512-byte sectors (an EFI entry says 0 for an image
+/// of more than 65535 sectors: the whole image); <see cref="LoadBlock"/> is the 2048-byte block the boot image starts at.</summary>
 public sealed record IsoBootEntry(
     long CatalogBlock,
     int PlatformId,
@@ -77,7 +79,10 @@ public sealed record IsoBootEntry(
     int MediaType,
     int LoadSegment,
     int SectorCount,
-    long LoadBlock);
+    long LoadBlock)
+{
+    public bool IsEfi => PlatformId == 0xEF;
+}
 
 /// <summary>Caps on what one image may make the reader produce. Exceeding one raises <see cref="FormatLimitException"/>.</summary>
 public sealed record IsoLimits

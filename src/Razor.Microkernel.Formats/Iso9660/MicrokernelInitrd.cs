@@ -104,6 +104,26 @@ public static class MicrokernelInitrd
         }
     }
 
+    /// <summary>Checks that <paramref name="releaseInitrd"/> starts as a release's initrd must: gzip'd (or plain) newc cpio
+    /// whose first member header reads (the same rules as <see cref="WriteInitrd"/>). Only the start is read, at most a
+    /// buffer of the file and the first header, so a build can refuse a file that is no initrd at all before it writes
+    /// anything; damage further in is found by <see cref="WriteInitrd"/>. The stream is left open.</summary>
+    /// <exception cref="ReleaseInitrdException">Not a gzip'd or plain newc cpio archive.</exception>
+    public static void CheckStart(Stream releaseInitrd)
+    {
+        ArgumentNullException.ThrowIfNull(releaseInitrd);
+        try
+        {
+            using var unpacked = CoreIndex.Unpacked(releaseInitrd); // does not close releaseInitrd
+            using var reader = new NewcReader(unpacked, leaveOpen: true);
+            _ = reader.ReadNext();
+        }
+        catch (Exception e) when (e is CpioFormatException or InvalidDataException)
+        {
+            throw new ReleaseInitrdException($"is not a gzip'd newc cpio archive: {e.Message}", e);
+        }
+    }
+
     /// <summary>Writes the archive(s) to add to, or replace, <paramref name="coreInitrd"/> (the release's initrd
     /// bytes: gzip'd or plain newc, one or more concatenated archives). In <see cref="InitrdMode.Append"/> mode
     /// only the overlay's archive is written (the caller puts the release's initrd in front of it, unchanged); in
@@ -288,16 +308,7 @@ public static class MicrokernelInitrd
         public static CoreIndex Read(Stream coreInitrd, FileStream? spool, InitrdLimits limits, CancellationToken cancellationToken)
         {
             var index = new CoreIndex();
-            var head = new byte[2];
-            var buffered = new BufferedStream(coreInitrd, 1 << 16);
-            var n = buffered.ReadAtLeast(head, 2, throwOnEndOfStream: false);
-            Stream raw = new PrefixedStream(head.AsSpan(0, n).ToArray(), buffered);
-            if (n == 2 && head[0] == 0x1F && head[1] == 0x8B)
-            {
-                raw = new BufferedStream(new GZipStream(raw, CompressionMode.Decompress), 1 << 16);
-            }
-
-            var counted = new LimitedReadStream(raw, limits.MaxUncompressedBytes);
+            var counted = new LimitedReadStream(Unpacked(coreInitrd), limits.MaxUncompressedBytes);
             var archive = 0;
             var entries = 0;
             var buffer = new byte[1 << 16];
@@ -370,6 +381,16 @@ public static class MicrokernelInitrd
             }
 
             return index;
+        }
+
+        /// <summary>The initrd's cpio bytes: gunzipped when it starts with the gzip magic, else as they are.</summary>
+        public static Stream Unpacked(Stream initrd)
+        {
+            var head = new byte[2];
+            var buffered = new BufferedStream(initrd, 1 << 16);
+            var n = buffered.ReadAtLeast(head, 2, throwOnEndOfStream: false);
+            Stream raw = new PrefixedStream(head.AsSpan(0, n).ToArray(), buffered);
+            return n == 2 && head[0] == 0x1F && head[1] == 0x8B ? new BufferedStream(new GZipStream(raw, CompressionMode.Decompress), 1 << 16) : raw;
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Razor.Microkernel.Formats.Efi;
 using Razor.Microkernel.Formats.Layers;
 using Razor.Microkernel.Formats.Release;
 
@@ -33,9 +34,20 @@ public sealed record MicrokernelIsoOptions
 
     /// <summary>Folder for temporary files (the initrd, Merge mode's spool); default the output's folder.</summary>
     public string? TemporaryDirectory { get; init; }
+
+    /// <summary>A GRUB EFI application to boot UEFI with (the EfiLoader item); null keeps the release's own EFI boot
+    /// image when it has one (see <see cref="MicrokernelEfi"/>).</summary>
+    public string? EfiLoader { get; init; }
 }
 
-public sealed record MicrokernelIsoResult(string KernelSha256, string InitrdSha256, long InitrdBytes, int OverlayEntries, InitrdSummary Initrd);
+public sealed record MicrokernelIsoResult(string KernelSha256, string InitrdSha256, long InitrdBytes, int OverlayEntries, InitrdSummary Initrd)
+{
+    /// <summary>Where the ISO's UEFI boot comes from.</summary>
+    public EfiRoute EfiRoute { get; init; }
+
+    /// <summary>The UEFI boot configurations written or given the kernel arguments.</summary>
+    public IReadOnlyList<string> EfiConfigs { get; init; } = [];
+}
 
 /// <summary>A Tiny Core release ISO that is not the shape a microkernel is built from.</summary>
 public sealed class CoreIsoException(string reason) : MicrokernelFormatException($"the Core ISO {reason}")
@@ -48,7 +60,8 @@ public sealed class CoreIsoException(string reason) : MicrokernelFormatException
 /// gzip'd newc cpio (the kernel unpacks concatenated archives, so the release's initrd itself is kept byte for byte:
 /// the Append mode), the boot loader's configuration carrying the kernel arguments, and <c>iso-metadata.yaml</c>
 /// with the SHA-256 of kernel and initrd in the Razor server's format; El Torito no-emulation boot of the release's
-/// boot image. The paths come from the release's <see cref="ReleaseIsoLayout"/>.
+/// boot image, and a UEFI entry when the release has an EFI boot image or an EfiLoader is given
+/// (<see cref="MicrokernelEfi"/>). The paths come from the release's <see cref="ReleaseIsoLayout"/>.
 /// </summary>
 public static class MicrokernelIso
 {
@@ -119,11 +132,23 @@ public static class MicrokernelIso
             var newCfg = Encoding.UTF8.GetBytes(WithKernelArgs(cfgText, options.KernelArgs));
             var metadata = Encoding.UTF8.GetBytes(Metadata(options, kernelSha, initrdSha));
             var initrdLength = new FileInfo(initrd).Length;
+            using var efi = MicrokernelEfi.Plan(core, new MicrokernelEfiOptions
+            {
+                LoaderPath = options.EfiLoader,
+                KernelArgs = options.KernelArgs,
+                KernelPath = layout.KernelPath,
+                InitrdPath = layout.InitrdPath,
+                Version = options.Version,
+                Identity = $"{options.Version} {kernelSha} {initrdSha}",
+                ModificationTime = options.ModificationTime,
+                TemporaryDirectory = temporary,
+                TemporaryName = Path.GetFileName(full),
+            }, cancellationToken);
             var entries = new List<IsoWriterEntry>();
             foreach (var e in core.Entries)
             {
                 var path = e.Path.TrimStart('/');
-                if (path == layout.InitrdPath || path == cfgPath || path == layout.BootCatalogPath || path == "iso-metadata.yaml")
+                if (path == layout.InitrdPath || path == cfgPath || path == layout.BootCatalogPath || path == "iso-metadata.yaml" || efi.Replaces(path))
                 {
                     continue;
                 }
@@ -134,15 +159,17 @@ public static class MicrokernelIso
             entries.Add(IsoWriterEntry.File(layout.InitrdPath, initrdLength, () => File.OpenRead(initrd)));
             entries.Add(IsoWriterEntry.File(cfgPath, newCfg.Length, () => new MemoryStream(newCfg, writable: false)));
             entries.Add(IsoWriterEntry.File("iso-metadata.yaml", metadata.Length, () => new MemoryStream(metadata, writable: false)));
+            entries.AddRange(efi.Entries);
             IsoWriter.WriteFile(outputPath, entries, new IsoWriterOptions
             {
+                EfiBootImage = efi.BootImagePath,
                 VolumeId = VolumeId(options.Version),
                 Timestamp = DateTimeOffset.FromUnixTimeSeconds(options.ModificationTime),
                 BootImage = bootImage,
                 BootCatalog = layout.BootCatalogPath,
                 HybridMbr = options.HybridMbr,
             }, cancellationToken);
-            return new MicrokernelIsoResult(kernelSha, initrdSha, initrdLength, overlay.Entries.Count, summary);
+            return new MicrokernelIsoResult(kernelSha, initrdSha, initrdLength, overlay.Entries.Count, summary) { EfiRoute = efi.Route, EfiConfigs = efi.Configs };
         }
         finally
         {

@@ -29,12 +29,14 @@ public static class GeneratedPskStore
     }
 
     /// <summary>Reads the kept PSK, or makes one (<paramref name="generate"/>) and keeps it. A file that holds no
-    /// usable PSK (empty, a line break inside, surrounding space) is replaced. Two builds that race to create it
-    /// agree: the file is created once (a rename that does not overwrite) and the loser reads the winner's.</summary>
+    /// usable PSK (empty, a line break inside, surrounding space) is replaced. Builds that race to create or replace it
+    /// agree: the check and the write happen under an exclusive lock on <c>PATH.lock</c> (released by the operating
+    /// system when a build dies), so the first writes and the others read what it wrote.</summary>
     /// <param name="path">The file.</param>
     /// <param name="generate">Makes a new PSK.</param>
     /// <param name="created">True when this call made the PSK (the image's PSK differs from any earlier one).</param>
-    public static string ReadOrCreate(string path, Func<string> generate, out bool created)
+    /// <param name="lockTimeout">How long to wait for another build's lock (default 30 s); an <see cref="IOException"/> after.</param>
+    public static string ReadOrCreate(string path, Func<string> generate, out bool created, TimeSpan? lockTimeout = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(generate);
@@ -54,32 +56,55 @@ public static class GeneratedPskStore
             Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        var psk = generate();
-        var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
+        using (Lock(path + ".lock", lockTimeout ?? TimeSpan.FromSeconds(30)))
         {
-            using (var stream = new FileStream(temp, AtomicFile.CreateNewOptions()))
-            {
-                stream.Write(Encoding.UTF8.GetBytes(psk + "\n"));
-            }
-
-            var unusable = File.Exists(path);
-            try
-            {
-                File.Move(temp, path, overwrite: unusable);
-            }
-            catch (IOException) when (!unusable && TryRead(path) is { } theirs)
+            if (TryRead(path) is { } theirs)
             {
                 created = false;
                 return theirs;
             }
 
-            created = true;
-            return psk;
+            var psk = generate();
+            var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+            try
+            {
+                using (var stream = new FileStream(temp, AtomicFile.CreateNewOptions()))
+                {
+                    stream.Write(Encoding.UTF8.GetBytes(psk + "\n"));
+                }
+
+                File.Move(temp, path, overwrite: true);
+                created = true;
+                return psk;
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
         }
-        finally
+    }
+
+    /// <summary>An exclusive lock on <paramref name="lockPath"/> (an advisory lock between processes on Unix, a sharing
+    /// lock on Windows), waiting for another holder up to <paramref name="timeout"/>.</summary>
+    private static FileStream Lock(string lockPath, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
-            File.Delete(temp);
+            try
+            {
+                var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = AtomicFile.OwnerOnly;
+                }
+
+                return new FileStream(lockPath, options);
+            }
+            catch (IOException) when (File.Exists(lockPath) && clock.Elapsed < timeout)
+            {
+                Thread.Sleep(20);
+            }
         }
     }
 

@@ -19,12 +19,14 @@ public sealed class IsoFuzzTests(IsoFixtures fixtures) : IClassFixture<IsoFixtur
     [InlineData("joliet")]
     [InlineData("written")]
     [InlineData("written-joliet")]
+    [InlineData("written-efi")]
     public async Task Fuzz_MutatedImagesEndInSuccessOrATypedError(string name)
     {
         var original = name switch
         {
             "rr" => File.ReadAllBytes(fixtures.RockRidge),
             "joliet" => File.ReadAllBytes(fixtures.Joliet),
+            "written-efi" => WrittenEfi(),
             _ => Written(),
         };
         IsoNameSource? names = name == "written-joliet" ? IsoNameSource.Joliet : null; // the writer's Joliet tree, read as such
@@ -35,6 +37,11 @@ public sealed class IsoFuzzTests(IsoFixtures fixtures) : IClassFixture<IsoFixtur
             foreach (var d in iso.Entries.Where(e => e.IsDirectory))
             {
                 hot.Add(((int)d.RecordOffset, 256));
+            }
+
+            if (iso.Boot is { } boot)
+            {
+                hot.Add(((int)boot.CatalogBlock * 2048, 128)); // the El Torito catalog: validation, default and section entries
             }
         }
 
@@ -74,6 +81,25 @@ public sealed class IsoFuzzTests(IsoFixtures fixtures) : IClassFixture<IsoFixtur
             .Select(e => IsoWriterEntry.From(source, e));
         using var ms = new MemoryStream();
         IsoWriter.Write(ms, entries, new IsoWriterOptions { BootImage = "boot/isolinux/isolinux.bin" });
+        return ms.ToArray();
+    }
+
+    /// <summary>A writer image with a BIOS and an EFI El Torito entry and the isohybrid MBR and GPT.</summary>
+    private byte[] WrittenEfi()
+    {
+        using var source = IsoReader.Open(fixtures.RockRidge);
+        var entries = source.Entries
+            .Where(e => e.Type is IsoEntryType.File or IsoEntryType.Directory or IsoEntryType.Symlink && e.Name != "boot.cat")
+            .Select(e => IsoWriterEntry.From(source, e))
+            .Append(IsoWriterEntry.File("EFI/BOOT/efiboot.img", 4096, () => new MemoryStream(new byte[4096])))
+            .ToList();
+        using var ms = new MemoryStream();
+        IsoWriter.Write(ms, entries, new IsoWriterOptions
+        {
+            BootImage = "boot/isolinux/isolinux.bin",
+            EfiBootImage = "EFI/BOOT/efiboot.img",
+            HybridMbr = (ReadOnlyMemory<byte>?)File.ReadAllBytes("/usr/lib/ISOLINUX/isohdpfx.bin")[..432],
+        });
         return ms.ToArray();
     }
 

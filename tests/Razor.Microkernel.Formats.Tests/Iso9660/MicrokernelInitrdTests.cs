@@ -212,6 +212,48 @@ public sealed class MicrokernelInitrdTests : IDisposable
         Assert.Empty(Directory.EnumerateFiles(_dir.Path, ".rmk-initrd-*"));
     }
 
+    /// <summary>The build's early check (before any layer): what does not start as a gzip'd or plain newc cpio is refused
+    /// by its first bytes, as <see cref="MicrokernelInitrd.WriteInitrd"/> would refuse it; damage further in is left to
+    /// WriteInitrd. The caller's stream stays open.</summary>
+    [Fact]
+    public void CheckStart_RefusesWhatIsNoInitrdFromItsFirstBytes_AsWriteInitrdDoes()
+    {
+        var gz = CoreGz();
+        using var cpio = new MemoryStream();
+        using (var g = new GZipStream(new MemoryStream(gz), CompressionMode.Decompress))
+        {
+            g.CopyTo(cpio);
+        }
+
+        foreach (var good in new[] { gz, cpio.ToArray() })
+        {
+            using var s = new MemoryStream(good);
+            MicrokernelInitrd.CheckStart(s);
+            Assert.True(s.CanRead);
+        }
+
+        using var zeros = new MemoryStream();
+        using (var g = new GZipStream(zeros, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            g.Write(new byte[70_000]);
+        }
+
+        byte[][] bad = [[], "not an initrd at all, just text"u8.ToArray(), zeros.ToArray(), gz[..12], [0x1F, 0x8B, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]];
+        foreach (var b in bad)
+        {
+            var early = Assert.Throws<ReleaseInitrdException>(() => MicrokernelInitrd.CheckStart(new MemoryStream(b)));
+            Assert.StartsWith("is not a gzip'd newc cpio archive: ", early.Reason, StringComparison.Ordinal);
+            var late = Assert.Throws<ReleaseInitrdException>(() => MicrokernelInitrd.WriteInitrd(() => new MemoryStream(b), OverlayMerge.Create([]), Stream.Null,
+                new InitrdWriteOptions { Mode = InitrdMode.Merge }, _dir.Path));
+            Assert.Equal(early.Reason, late.Reason);
+        }
+
+        // A good start and a cut-off end: only writing the initrd finds it.
+        MicrokernelInitrd.CheckStart(new MemoryStream(gz[..(gz.Length / 2)]));
+        Assert.Throws<ReleaseInitrdException>(() => MicrokernelInitrd.WriteInitrd(() => new MemoryStream(gz[..(gz.Length / 2)]), OverlayMerge.Create([]), Stream.Null,
+            new InitrdWriteOptions(), _dir.Path));
+    }
+
     [Fact]
     public void MutatedCoreInitrds_FailOnlyWithTypedErrors_AndNeverLeaveASpool()
     {

@@ -41,11 +41,17 @@ public sealed class GeneratedPskStoreTests : IDisposable
     [Fact]
     public void ReadOrCreate_ManyAtOnce_AgreeOnOne()
     {
-        var path = _dir["race/dev.psk"];
-        var results = new string[16];
-        Parallel.For(0, results.Length, i => results[i] = GeneratedPskStore.ReadOrCreate(path, McollectiveSecretPolicy.GeneratePsk, out _));
-        Assert.Single(results.Distinct());
-        Assert.Equal(results[0] + "\n", File.ReadAllText(path));
+        // Many rounds: the race (one build finds the file missing, another creates it in between) is short.
+        for (var round = 0; round < 100; round++)
+        {
+            var path = _dir[$"race/{round}/dev.psk"];
+            var results = new string[16];
+            var created = new bool[16];
+            Parallel.For(0, results.Length, i => results[i] = GeneratedPskStore.ReadOrCreate(path, McollectiveSecretPolicy.GeneratePsk, out created[i]));
+            Assert.Single(results.Distinct());
+            Assert.Single(created, c => c);
+            Assert.Equal(results[0] + "\n", File.ReadAllText(path));
+        }
     }
 
     [Fact]
