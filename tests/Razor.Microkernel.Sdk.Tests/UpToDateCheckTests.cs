@@ -203,6 +203,61 @@ public sealed partial class UpToDateCheckTests
         return new SortedSet<string>(result.TargetsRun.Where(t => t.StartsWith("Rmk", StringComparison.Ordinal)), StringComparer.Ordinal);
     }
 
+    /// <summary>A local mirror folder is a local input: the check is given the files the build reads from it (each
+    /// extension's .tcz, .md5.txt and .dep through the .dep tree, and the release files the network boot files take from
+    /// it), listed by the code that reads them; a replaced one is seen, and the build rebuilds what it feeds.</summary>
+    [Fact]
+    public void FastUpToDateCheck_SeesAMirrorFoldersFiles_AndTheBuildRebuildsWhatTheyFeed()
+    {
+        var p = SdkHarness.CreateProject("futdc-mirror");
+        var mirror = new Razor.Microkernel.TestSupport.Mirror.TinyCoreMirrorBuilder(p["mirror"]);
+        mirror.AddLibrary("a", "b.tcz\n", "a\n"u8.ToArray());
+        mirror.AddLibrary("b", null, "b\n"u8.ToArray());
+        mirror.AddLibrary("unused", null, "unused\n"u8.ToArray());
+        Directory.CreateDirectory(p["initrd-root/etc"]);
+        p.Write("initrd-root/etc/version", "4.5.2\n");
+        Tool.Run("sh", ["-c", $"cd {p["initrd-root"]} && find . | cpio -o -H newc --quiet | gzip -9 -n > {p["core.gz"]}"]).EnsureSuccess("cpio | gzip");
+        mirror.AddReleaseFile("vmlinuz", System.Security.Cryptography.RandomNumberGenerator.GetBytes(30_000));
+        mirror.AddReleaseFile("core.gz", File.ReadAllBytes(p["core.gz"]));
+        p.WriteCsproj($"""
+            <PropertyGroup>
+              <TczMirror>{p["mirror"]}</TczMirror>
+              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
+              <MicrokernelPxe>true</MicrokernelPxe>
+            </PropertyGroup>
+            <ItemGroup><TczExtension Include="a" /></ItemGroup>
+            """);
+        StepsRun(p);
+
+        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(run.Succeeded, run.Output);
+        var inputs = results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var outputs = results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var folderFiles = inputs.Where(i => i.Path.StartsWith(p["mirror"], StringComparison.Ordinal)).Select(i => i.Path).Order(StringComparer.Ordinal);
+        string[] expected =
+        [
+            "4.x/x86/release/distribution_files/core.gz", "4.x/x86/release/distribution_files/core.gz.md5.txt",
+            "4.x/x86/release/distribution_files/vmlinuz", "4.x/x86/release/distribution_files/vmlinuz.md5.txt",
+            "4.x/x86/tcz/a.tcz", "4.x/x86/tcz/a.tcz.dep", "4.x/x86/tcz/a.tcz.md5.txt", "4.x/x86/tcz/b.tcz", "4.x/x86/tcz/b.tcz.md5.txt",
+        ];
+        Assert.Equal(expected.Select(e => Path.Combine(p["mirror"], e)), folderFiles);
+        Assert.All(inputs.Where(i => i.Path.StartsWith(p["mirror"], StringComparison.Ordinal)), i => Assert.Equal("Microkernel", i.Set));
+        Assert.Null(NotUpToDate(inputs, outputs));
+
+        void Changed(string what, Action change, params string[] steps)
+        {
+            Thread.Sleep(20); // a write time after the marker's, on any file system
+            change();
+            Assert.True(NotUpToDate(inputs, outputs) is not null, $"{what}: the check did not see the change");
+            Assert.Equal(new SortedSet<string>(steps, StringComparer.Ordinal), StepsRun(p));
+            Assert.True(NotUpToDate(inputs, outputs) is null, $"{what}: still out of date after the build: {NotUpToDate(inputs, outputs)}");
+        }
+
+        Changed("a dependency's .tcz", () => mirror.AddLibrary("b", null, "b, second\n"u8.ToArray()), "RmkExtensionLayers", "RmkPackOverlay", "RmkPxe");
+        Changed("the release's kernel", () => mirror.AddReleaseFile("vmlinuz", System.Security.Cryptography.RandomNumberGenerator.GetBytes(30_000)),
+            "RmkPxeKernel", "RmkPxe");
+    }
+
     [Fact]
     public void FastUpToDateCheck_SeesAChangeToEachKindOfInput_AndTheBuildRebuildsExactlyWhatItFeeds()
     {
