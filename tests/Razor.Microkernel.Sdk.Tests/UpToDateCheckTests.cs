@@ -20,6 +20,7 @@ public sealed partial class UpToDateCheckTests
     [
         "OverlayFile", "OverlayArchive", "TczImage", "Gem", "Gem.PrebuiltExtensions", "RubyGems", "McollectiveArchive", "CoreIso",
         "CoreKernel", "CoreInitrd", "EfiLoader", "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
+        "MicrokernelGeneratedPskFile",
     ];
 
     [GeneratedRegex("""<CheckLocalInputs ProjectFile=[^>]*>""")]
@@ -36,9 +37,8 @@ public sealed partial class UpToDateCheckTests
 
     /// <summary>Kinds the build fingerprints per step that the check does not take, each for the reason docs/howto.md
     /// ("Visual Studio's fast up-to-date check") gives: TczExtension inputs are the download cache's files (the mirror's
-    /// content), and the generated Development PSK is kept outside the project (its default path is made by the task
-    /// that may create it, which a design-time build must not run).</summary>
-    private static readonly string[] FingerprintedButNotChecked = ["TczExtension", "MicrokernelGeneratedPskFile"];
+    /// content).</summary>
+    private static readonly string[] FingerprintedButNotChecked = ["TczExtension"];
 
     /// <summary>The kinds the one list is made of: what the targets hand CheckLocalInputs (which lists the project's
     /// inputs for the early check and for this check), its PrebuiltExtensions files, and every kind that may be a URL
@@ -89,6 +89,7 @@ public sealed partial class UpToDateCheckTests
             ["SshHostKey"] = p.Write("ssh/ssh_host_rsa_key", "x"),
             ["McollectiveSecretsFile"] = p.Write("secrets.txt", "x"),
             ["MicrokernelIsoHybridMbr"] = p.Write("mbr.bin", "x"),
+            ["MicrokernelGeneratedPskFile"] = p.Write("generated.psk", "x"),
             ["Directory.Build.props"] = p.Write("Directory.Build.props", "<Project />\n"),
             ["Directory.Build.targets"] = p.Write("Directory.Build.targets", "<Project />\n"),
             ["lock file"] = p.Write("microkernel.lock.json", "{}\n"),
@@ -98,6 +99,7 @@ public sealed partial class UpToDateCheckTests
               <McollectiveSecretsFile>secrets.txt</McollectiveSecretsFile>
               <MicrokernelIsoHybrid>true</MicrokernelIsoHybrid>
               <MicrokernelIsoHybridMbr>mbr.bin</MicrokernelIsoHybridMbr>
+              <MicrokernelGeneratedPskFile>generated.psk</MicrokernelGeneratedPskFile>
             </PropertyGroup>
             <ItemGroup>
               <OverlayFile Include="files/**/*" Destination="/etc/" />
@@ -379,5 +381,51 @@ public sealed partial class UpToDateCheckTests
         Changed("the ISO removed", () => File.Delete(Path.Combine(p.OutDir, "rz_mk_dev-image.1.0.0.iso")), "RmkBuildIso");
         Changed("a network boot file removed", () => File.Delete(Path.Combine(p.OutDir, "pxe", "SHA256SUMS")), "RmkPxe");
         Changed("the overlay's listing removed", () => File.Delete(Path.Combine(p.OutDir, "mc-linux-fs-snap.tar.gz.txt")), "RmkPackOverlay");
+    }
+    /// <summary>The generated Development PSK's file, kept outside obj/ (here where MicrokernelGeneratedPskFile puts it), is
+    /// an input of the check once a build has made it: writing one's own PSK into it asks for a build, which re-makes the
+    /// settings layer with that PSK. A Production image, which never uses it, does not list it.</summary>
+    [Fact]
+    public void FastUpToDateCheck_SeesTheGeneratedPsksFile_AndTheBuildTakesThePskWrittenIntoIt()
+    {
+        var p = SdkHarness.CreateProject("futdc-psk");
+        p.Write("files/motd", "psk\n");
+        p.WriteCsproj("""
+            <PropertyGroup>
+              <McollectiveStompHost>razor</McollectiveStompHost>
+              <MicrokernelGeneratedPskFile>keys/generated.psk</MicrokernelGeneratedPskFile>
+            </PropertyGroup>
+            <ItemGroup><OverlayFile Include="files/motd" Destination="/etc/motd" /></ItemGroup>
+            """);
+        StepsRun(p);
+        var psk = p["keys/generated.psk"];
+        Assert.True(File.Exists(psk), "the build made no generated PSK");
+
+        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(run.Succeeded, run.Output);
+        var inputs = results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var outputs = results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        Assert.Contains(new Item(psk, "Microkernel"), inputs);
+        Assert.Null(NotUpToDate(inputs, outputs));
+
+        Thread.Sleep(20);
+        File.WriteAllText(psk, "my-own-psk-of-24-characters\n");
+        Assert.Equal(psk, NotUpToDate(inputs, outputs));
+        Assert.Equal(new SortedSet<string>(["RmkMcollectiveSettingsLayer", "RmkPackOverlay"], StringComparer.Ordinal), StepsRun(p));
+        Assert.Null(NotUpToDate(inputs, outputs));
+        var cfg = Tool.Run("tar", "-xzOf", p.Overlay, "usr/local/etc/mcollective/server.cfg").EnsureSuccess("tar").StdOut;
+        Assert.Contains("plugin.psk = my-own-psk-of-24-characters\n", cfg);
+
+        p.WriteCsproj("""
+            <PropertyGroup>
+              <McollectiveStompHost>razor</McollectiveStompHost>
+              <MicrokernelGeneratedPskFile>keys/generated.psk</MicrokernelGeneratedPskFile>
+              <MicrokernelFlavor>Production</MicrokernelFlavor>
+            </PropertyGroup>
+            <ItemGroup><OverlayFile Include="files/motd" Destination="/etc/motd" /></ItemGroup>
+            """);
+        (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(run.Succeeded, run.Output);
+        Assert.DoesNotContain(results["CollectUpToDateCheckInputDesignTime"].Items, i => i["FullPath"] == psk);
     }
 }
