@@ -12,6 +12,9 @@ namespace Razor.Microkernel.Tasks;
 /// dependencies first, each once, cycles warned and broken), downloads into the shared content-addressed
 /// cache (parallel, verified against .md5.txt, retried, resumed), and keeps microkernel.lock.json.
 /// Offline builds never touch the network; locked mode fails when the resolution would change the lock.
+/// Local mirror folders at the head of the mirror list are local inputs: their files are read on every resolution
+/// (never cached copies), fingerprinted into the kept result (<see cref="ResolvedFile"/>), and a changed file is taken
+/// outside locked mode (the lock file follows it, as after a refresh) or refused in locked mode.
 /// </summary>
 public sealed class FetchTcz : RmkTask
 {
@@ -59,6 +62,16 @@ public sealed class FetchTcz : RmkTask
     /// <summary>Where to keep the result for the next build (<see cref="ResolvedExtensionsFile"/>); empty: nowhere.</summary>
     public string? ResolvedFile { get; set; }
 
+    /// <summary>Only list the files the resolution would read from local mirror folders (<see cref="MirrorFolderFiles"/>):
+    /// nothing is fetched, checked, cached or written. What Visual Studio's fast up-to-date check is given, from a
+    /// design-time build.</summary>
+    public bool ListOnly { get; set; }
+
+    /// <summary>With <see cref="ListOnly"/>: the local mirror folders' files (each extension's .tcz, .md5.txt and .dep,
+    /// through the .dep trees) that exist.</summary>
+    [Output]
+    public ITaskItem[] MirrorFolderFiles { get; private set; } = [];
+
     /// <summary>Resolved extensions in install order: the cached .tcz with Name, ExtensionName, Md5,
     /// Sha256, Size, Files, Order and Dependencies metadata.</summary>
     [Output]
@@ -66,6 +79,21 @@ public sealed class FetchTcz : RmkTask
 
     protected override void ExecuteCore()
     {
+        if (ListOnly)
+        {
+            MirrorFolderFiles = [.. TczFetcher.ListMirrorFolderFiles(new TczFetchRequest
+            {
+                Extensions = [.. Extensions.Select(e => new TczExtensionRequest(e.ItemSpec, IncludesDependencies(e)))],
+                CacheDirectory = "",
+                Mirror = Mirror,
+                MirrorFallbacks = SplitList(MirrorFallbacks),
+                Version = Version,
+                Arch = Arch,
+                Kernel = string.IsNullOrWhiteSpace(Kernel) ? null : Kernel.Trim(),
+            }).Select(f => new TaskItem(f))];
+            return;
+        }
+
         if (DownloadSettings.Read(this, DownloadTimeout, DownloadAttempts, MaxParallelDownloads) is not { } download
             || FindRelease(Version, Arch) is not { } release)
         {
@@ -97,11 +125,7 @@ public sealed class FetchTcz : RmkTask
                 continue;
             }
 
-            var files = item.GetMetadata("Files");
-            var deps = item.GetMetadata("Dependencies");
-            var includeDependencies = string.IsNullOrWhiteSpace(deps)
-                ? string.IsNullOrWhiteSpace(files)
-                : string.Equals(deps.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+            var includeDependencies = IncludesDependencies(item);
             var mode = item.GetMetadata("InstallMode");
             if (!string.IsNullOrWhiteSpace(mode) && !mode.Trim().Equals("Copy", StringComparison.OrdinalIgnoreCase)
                 && !mode.Trim().Equals("Link", StringComparison.OrdinalIgnoreCase))
@@ -132,12 +156,12 @@ public sealed class FetchTcz : RmkTask
         }
 
         // Nothing that decides the resolution changed since the last one (the extensions and their metadata, these
-        // properties, the lock file's extensions) and every cached file is still there: the same result, without
-        // resolving again. RefreshMetadata always resolves (it reads the mirror again).
-        if (!RefreshMetadata && !string.IsNullOrEmpty(ResolvedFile)
-            && ResolvedExtensionsFile.TryReadCurrent(ResolvedFile, ResolutionKey(existing)) is { } kept)
+        // properties, the lock file's extensions, the files of local mirror folders) and every cached file is still
+        // there: the same result, without resolving again. RefreshMetadata always resolves (it reads the mirror again).
+        var kept = string.IsNullOrEmpty(ResolvedFile) ? null : ResolvedExtensionsFile.TryRead(ResolvedFile);
+        if (!RefreshMetadata && kept is not null && kept.IsCurrent(ResolutionKey(existing)))
         {
-            Resolved = [.. kept];
+            Resolved = [.. kept.Items];
             ResolvedExtensionsFile.LogResolved(this, Resolved);
             return;
         }
@@ -147,7 +171,7 @@ public sealed class FetchTcz : RmkTask
             Extensions = requests,
             CacheDirectory = string.IsNullOrWhiteSpace(CacheDirectory) ? DownloadCache.DefaultRoot() : CacheDirectory,
             Mirror = Mirror,
-            MirrorFallbacks = (MirrorFallbacks ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            MirrorFallbacks = SplitList(MirrorFallbacks),
             Version = Version,
             Arch = Arch,
             Kernel = kernel,
@@ -157,6 +181,10 @@ public sealed class FetchTcz : RmkTask
             // except when the project asks to pick up the mirror's updates (RefreshMetadata without locked mode).
             Lock = LockedMode || !RefreshMetadata ? existing : null,
             RefreshMetadata = RefreshMetadata && !Offline,
+            // A local mirror folder is a local input: outside locked mode its files are taken as they are now and the lock
+            // file follows them (as after a refresh); in locked mode the lock file's pins hold for it too.
+            MirrorFoldersOverrideLock = !LockedMode,
+            KnownMirrorFolderFiles = kept?.MirrorFolderFiles ?? [],
         };
 
         // A failure about one of the project's own extensions points at its item; one about a dependency, at the project.
@@ -202,9 +230,14 @@ public sealed class FetchTcz : RmkTask
                 return;
             }
         }
-        else if (!TryIo("LockWriteFailed", LockFile, () => current.WriteIfChanged(LockFile)))
+        else
         {
-            return;
+            ReportMirrorFolderChanges(this, diff, "extension", result.Extensions.Where(e => e.MirrorFolderFile is not null)
+                .ToDictionary(e => e.Name, e => e.MirrorFolderFile!, StringComparer.Ordinal), existing is not null, LockFile);
+            if (!TryIo("LockWriteFailed", LockFile, () => current.WriteIfChanged(LockFile)))
+            {
+                return;
+            }
         }
 
         var order = 0;
@@ -236,7 +269,38 @@ public sealed class FetchTcz : RmkTask
             Bytes(result.Extensions.Sum(e => e.Size)));
         if (!string.IsNullOrEmpty(ResolvedFile))
         {
-            TryIo("LayerWriteFailed", ResolvedFile, () => ResolvedExtensionsFile.Write(ResolvedFile, ResolutionKey(LockedMode ? existing : current), Resolved));
+            TryIo("LayerWriteFailed", ResolvedFile, () => ResolvedExtensionsFile.Write(ResolvedFile, ResolutionKey(LockedMode ? existing : current), Resolved,
+                result.MirrorFolderFiles));
+        }
+    }
+
+    /// <summary>TczExtension's Dependencies metadata: true unless Files is given, when it is not set.</summary>
+    private static bool IncludesDependencies(ITaskItem item)
+    {
+        var deps = item.GetMetadata("Dependencies");
+        return string.IsNullOrWhiteSpace(deps)
+            ? string.IsNullOrWhiteSpace(item.GetMetadata("Files"))
+            : string.Equals(deps.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string[] SplitList(string? list) => (list ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Says which lock file entries of <paramref name="section"/> change because a local mirror folder's files
+    /// changed (<paramref name="fromFolders"/>: name → the folder's file), so that the lock file's diff is no surprise.</summary>
+    internal static void ReportMirrorFolderChanges(RmkTask task, LockFileDiff diff, string section, IReadOnlyDictionary<string, string> fromFolders,
+        bool hadLockFile, string lockFile)
+    {
+        if (!hadLockFile)
+        {
+            return;
+        }
+
+        foreach (var change in diff.Changes.Where(c => c.Section == section && c.Kind == LockChangeKind.Changed))
+        {
+            if (fromFolders.TryGetValue(change.Name, out var file))
+            {
+                task.Log.LogMessageFromResources(MessageImportance.High, "MirrorFolderChanged", change.Name, file, lockFile, change);
+            }
         }
     }
 

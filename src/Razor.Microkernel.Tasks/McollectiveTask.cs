@@ -90,6 +90,10 @@ public sealed class McollectiveFingerprint : RmkTask
     /// <summary>MCollective's server.cfg path in the image (McollectiveConfigPath); empty: the default.</summary>
     public string? ConfigPath { get; set; }
 
+    /// <summary>Only names the generated PSK's file, for the fast up-to-date check's design-time build: in Development,
+    /// <see cref="UsedGeneratedPskFile"/> is that file when it exists; nothing is read, written or logged.</summary>
+    public bool ListOnly { get; set; }
+
     [Microsoft.Build.Framework.Output]
     public string Fingerprint { get; private set; } = string.Empty;
 
@@ -102,6 +106,13 @@ public sealed class McollectiveFingerprint : RmkTask
         if (!TryParseFlavor(Flavor, out var flavor))
         {
             return; // CheckMicrokernelProperties reported it
+        }
+
+        var pskFile = string.IsNullOrWhiteSpace(GeneratedPskFile) ? GeneratedPskStore.DefaultPath(ProjectFile ?? KeyFile) : Path.GetFullPath(GeneratedPskFile);
+        if (ListOnly)
+        {
+            UsedGeneratedPskFile = flavor == Formats.Mcollective.MicrokernelFlavor.Development && File.Exists(pskFile) ? pskFile : string.Empty;
+            return;
         }
 
         McollectiveSecrets secrets;
@@ -119,7 +130,6 @@ public sealed class McollectiveFingerprint : RmkTask
             return;
         }
 
-        var pskFile = string.IsNullOrWhiteSpace(GeneratedPskFile) ? GeneratedPskStore.DefaultPath(ProjectFile ?? KeyFile) : Path.GetFullPath(GeneratedPskFile);
         var created = false;
         SecretPolicyResult policy;
         try

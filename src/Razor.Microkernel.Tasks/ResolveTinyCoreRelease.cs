@@ -13,7 +13,10 @@ namespace Razor.Microkernel.Tasks;
 /// items, or the CoreIso's, or, when <see cref="FetchReleaseFiles"/> (MicrokernelPxe without any of them), the
 /// mirror's distribution files, md5-verified and pinned in the lock file. The kernel version is TinyCoreKernel, else
 /// the release's default (4.x), else read from the release's kernel and recorded in the lock file; else unknown,
-/// which is an error only for a -KERNEL extension (FetchTcz, RMK4013).
+/// which is an error only for a -KERNEL extension (FetchTcz, RMK4013). The release files of a local mirror folder are
+/// local inputs, read on every build (what the folder holds is what the build takes; outside locked mode the lock file
+/// follows a changed file): their fingerprints and hashes are kept in <see cref="MirrorFolderRecord"/>, so an unchanged
+/// file costs a stat call, not a read.
 /// </summary>
 public sealed class ResolveTinyCoreRelease : RmkTask
 {
@@ -54,10 +57,20 @@ public sealed class ResolveTinyCoreRelease : RmkTask
 
     public string? MaxParallelDownloads { get; set; }
 
-    /// <summary>Only name the release's kernel and initrd files (<see cref="KernelFile"/>, <see cref="InitrdFile"/>): nothing
-    /// is read, fetched, checked or written. What Visual Studio's fast up-to-date check is given, from a design-time build;
-    /// a release the SDK does not know gives no names (the build reports it).</summary>
+    /// <summary>Only name the release's kernel and initrd files (<see cref="KernelFile"/>, <see cref="InitrdFile"/>) and,
+    /// with <see cref="FetchReleaseFiles"/>, the files of them a local mirror folder has (<see cref="MirrorFolderFiles"/>):
+    /// nothing is read, fetched, checked or written. What Visual Studio's fast up-to-date check is given, from a
+    /// design-time build; a release the SDK does not know gives no names (the build reports it).</summary>
     public bool NamesOnly { get; set; }
+
+    /// <summary>Where to keep what the local mirror folders' release files were found to be (fingerprints and hashes) for
+    /// the next build; empty: nowhere (every build then hashes them).</summary>
+    public string? MirrorFolderRecord { get; set; }
+
+    /// <summary>With <see cref="NamesOnly"/> and <see cref="FetchReleaseFiles"/>: the release files (and their .md5.txt) a
+    /// local mirror folder at the head of the mirror list has.</summary>
+    [Output]
+    public ITaskItem[] MirrorFolderFiles { get; private set; } = [];
 
     /// <summary>The kernel version -KERNEL names become (empty when unknown).</summary>
     [Output]
@@ -83,6 +96,10 @@ public sealed class ResolveTinyCoreRelease : RmkTask
             {
                 var known = TinyCoreRelease.Find(TinyCoreVersion, TinyCoreArch);
                 (KernelFile, InitrdFile) = (known.KernelFile, known.InitrdFile);
+                if (FetchReleaseFiles)
+                {
+                    MirrorFolderFiles = [.. ReleaseFetcher.ListMirrorFolderFiles(known, Mirrors()).Select(f => new TaskItem(f))];
+                }
             }
             catch (UnknownReleaseException)
             {
@@ -138,8 +155,7 @@ public sealed class ResolveTinyCoreRelease : RmkTask
 
         // The release's boot files.
         IReadOnlyList<FetchedReleaseFile> fetched = [];
-        var mirrors = (Mirror ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Concat((MirrorFallbacks ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        var mirrors = Mirrors();
         if (FetchReleaseFiles)
         {
             if (DownloadSettings.Read(this, DownloadTimeout, DownloadAttempts, MaxParallelDownloads) is not { } download)
@@ -153,6 +169,7 @@ public sealed class ResolveTinyCoreRelease : RmkTask
                 return;
             }
 
+            var known = ReadMirrorFolderRecord();
             var request = new ReleaseFetchRequest
             {
                 Release = release,
@@ -162,13 +179,17 @@ public sealed class ResolveTinyCoreRelease : RmkTask
                 Offline = Offline,
                 Lock = existing,
                 Download = download,
+                // A local mirror folder is a local input: outside locked mode the lock file follows its files.
+                MirrorFoldersOverrideLock = !LockedMode,
+                KnownMirrorFolderFiles = known,
             };
-            if (!new FetchReporter(this, request.CacheDirectory, _ => (null, "MicrokernelPxe")).Run(p => ReleaseFetcher.FetchAsync(request, p, CancellationToken), out var files))
+            if (!new FetchReporter(this, request.CacheDirectory, _ => (null, "MicrokernelPxe")).Run(p => ReleaseFetcher.FetchAsync(request, p, CancellationToken), out var result))
             {
                 return;
             }
 
-            fetched = files;
+            fetched = result.Files;
+            WriteMirrorFolderRecord(known, result.MirrorFolderFiles);
             foreach (var f in fetched)
             {
                 Log.LogMessageFromResources(MessageImportance.Normal, "ReleaseFileFetched", f.Name, Bytes(f.Size), f.Md5, f.FromCache ? "cache" : "downloaded");
@@ -254,14 +275,47 @@ public sealed class ResolveTinyCoreRelease : RmkTask
                 return;
             }
         }
-        else if ((existing is not null || fetched.Count > 0 || read) && !TryIo("LockWriteFailed", LockFile, () => current.WriteIfChanged(LockFile)))
+        else
         {
-            return;
+            FetchTcz.ReportMirrorFolderChanges(this, diff, "release file", fetched.Where(f => f.MirrorFolderFile is not null)
+                .ToDictionary(f => f.Name, f => f.MirrorFolderFile!, StringComparer.Ordinal), existing is not null, LockFile);
+            if ((existing is not null || fetched.Count > 0 || read) && !TryIo("LockWriteFailed", LockFile, () => current.WriteIfChanged(LockFile)))
+            {
+                return;
+            }
         }
 
         ResolvedKernel = kernel ?? "";
         ReleaseBootFiles = [.. bootFiles];
         Log.LogMessageFromResources(MessageImportance.Normal, "ReleaseResolved", release, kernel ?? "unknown", source);
+    }
+
+    private List<string> Mirrors() => (Mirror ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Concat((MirrorFallbacks ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+
+    /// <summary>What the last build recorded of the mirror folders' release files (none when there is no record or it
+    /// cannot be read: the files are then hashed).</summary>
+    private List<MirrorFolderFile> ReadMirrorFolderRecord()
+    {
+        if (string.IsNullOrEmpty(MirrorFolderRecord) || !File.Exists(MirrorFolderRecord))
+        {
+            return [];
+        }
+
+        var records = File.ReadAllLines(MirrorFolderRecord).Where(l => l.Length > 0).Select(MirrorFolderFile.TryParse).ToList();
+        return records.Any(r => r is null) ? [] : records.ConvertAll(r => r!);
+    }
+
+    /// <summary>Keeps what this build found, written only when it differs from the record.</summary>
+    private void WriteMirrorFolderRecord(IReadOnlyList<MirrorFolderFile> before, IReadOnlyList<MirrorFolderFile> now)
+    {
+        if (string.IsNullOrEmpty(MirrorFolderRecord) || before.SequenceEqual(now))
+        {
+            return;
+        }
+
+        var text = string.Concat(now.Select(f => f.ToLine() + "\n"));
+        TryIo("LayerWriteFailed", MirrorFolderRecord, () => Formats.AtomicFile.WriteAllText(MirrorFolderRecord, text, shared: true));
     }
 
     private static string Display(ITaskItem item) => item.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : item.ItemSpec;

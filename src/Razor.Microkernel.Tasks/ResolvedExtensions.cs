@@ -3,21 +3,38 @@ using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using Razor.Microkernel.Formats;
+using Razor.Microkernel.Formats.Fetch;
 
 namespace Razor.Microkernel.Tasks;
 
 /// <summary>
 /// FetchTcz's result kept in obj/ (each resolved extension: its cached file and metadata), so that a build whose
-/// extension items, properties and lock file pins are unchanged and whose cached files are all still there skips the
-/// resolution (tens of milliseconds of every no-op build) and returns the same items with the same messages. The
-/// first line is the key of what decided the resolution; then one item per line: the path, then <c>name=value</c>
+/// extension items, properties and lock file pins are unchanged, whose cached files are all still there and whose
+/// local mirror folders' files are as the resolution found them (fingerprints: stat calls) skips the resolution (tens
+/// of milliseconds of every no-op build) and returns the same items with the same messages. The first line is the key
+/// of what decided the resolution; then, after a <c>#</c>, one line per path the resolution looked at in a local
+/// mirror folder (<see cref="MirrorFolderFile.ToLine"/>); then one item per line: the path, then <c>name=value</c>
 /// pairs, each escaped (<see cref="Uri.EscapeDataString(string)"/>) and separated by tabs.
 /// </summary>
 internal static class ResolvedExtensionsFile
 {
-    public static void Write(string file, string key, IReadOnlyList<ITaskItem> items)
+    /// <summary>A kept resolution: its key, its items, and what it found in the mirror folders.</summary>
+    public sealed record Kept(string Key, IReadOnlyList<ITaskItem> Items, IReadOnlyList<MirrorFolderFile> MirrorFolderFiles)
+    {
+        /// <summary>True when it was made with <paramref name="key"/>, every cached file exists and every mirror folder file
+        /// is as it was found.</summary>
+        public bool IsCurrent(string key) => string.Equals(Key, key, StringComparison.Ordinal) && Items.Count > 0
+            && Items.All(i => File.Exists(i.ItemSpec)) && MirrorFolders.AllCurrent(MirrorFolderFiles);
+    }
+
+    public static void Write(string file, string key, IReadOnlyList<ITaskItem> items, IReadOnlyList<MirrorFolderFile> mirrorFolderFiles)
     {
         var text = new StringBuilder().Append(key).Append('\n');
+        foreach (var f in mirrorFolderFiles)
+        {
+            text.Append('#').Append(f.ToLine()).Append('\n');
+        }
+
         foreach (var item in items)
         {
             text.Append(Uri.EscapeDataString(item.ItemSpec));
@@ -32,8 +49,8 @@ internal static class ResolvedExtensionsFile
         AtomicFile.WriteAllText(file, text.ToString(), shared: true);
     }
 
-    /// <summary>The kept items when the file exists, was made with <paramref name="key"/> and every cached file exists; else null.</summary>
-    public static List<ITaskItem>? TryReadCurrent(string file, string key)
+    /// <summary>The kept resolution, or null when there is none or it cannot be read.</summary>
+    public static Kept? TryRead(string file)
     {
         if (!File.Exists(file))
         {
@@ -41,14 +58,26 @@ internal static class ResolvedExtensionsFile
         }
 
         var lines = File.ReadAllLines(file);
-        if (lines.Length < 2 || !string.Equals(lines[0], key, StringComparison.Ordinal))
+        if (lines.Length < 2)
         {
             return null;
         }
 
         var items = new List<ITaskItem>();
+        var folderFiles = new List<MirrorFolderFile>();
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
+            if (line[0] == '#')
+            {
+                if (MirrorFolderFile.TryParse(line[1..]) is not { } f)
+                {
+                    return null;
+                }
+
+                folderFiles.Add(f);
+                continue;
+            }
+
             var fields = line.Split('\t');
             var item = new TaskItem(Uri.UnescapeDataString(fields[0]));
             foreach (var field in fields.Skip(1))
@@ -62,15 +91,10 @@ internal static class ResolvedExtensionsFile
                 item.SetMetadata(Uri.UnescapeDataString(field[..eq]), Uri.UnescapeDataString(field[(eq + 1)..]));
             }
 
-            if (!File.Exists(item.ItemSpec))
-            {
-                return null;
-            }
-
             items.Add(item);
         }
 
-        return items.Count > 0 ? items : null;
+        return new Kept(lines[0], items, folderFiles);
     }
 
     /// <summary>The messages FetchTcz prints for a resolution from the cache.</summary>

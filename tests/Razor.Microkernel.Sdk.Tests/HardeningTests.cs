@@ -330,7 +330,7 @@ public sealed class HardeningTests
 
         var first = p.Run("build", environment: env).AssertSuccess();
         var psk = Psk();
-        var kept = Directory.GetFiles(Path.Combine(p.ConfigFolder, "Razor.Microkernel.Sdk", "generated-psk")).Single();
+        var kept = Directory.GetFiles(Path.Combine(p.ConfigFolder, "Razor.Microkernel.Sdk", "generated-psk"), "*.psk").Single(); // beside it: its .psk.lock
         Assert.Equal(psk + "\n", File.ReadAllText(kept));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(kept));
         Assert.Contains(kept, first.Output);

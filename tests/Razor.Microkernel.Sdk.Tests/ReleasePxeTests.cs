@@ -116,6 +116,11 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
             Assert.Equal(["rmk-netconf.tcz", Release.DummyExtension], extensions);
         }
 
+        // TinyCoreKernel holds the version read from the kernel once the build has resolved the release (MSBuild's own
+        // -getProperty, read after the targets ran); the build before it changed nothing, so this one is a no-op.
+        var kernel = Build(p, "-t:Build", "-getProperty:TinyCoreKernel").AssertSuccess();
+        Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(Release.KernelVersion)}\r?$", kernel.Output);
+
         // The overlay: the module where 17.x's tce-load looks, the hook's depmod for that kernel, 17.x's own bootsync.sh.
         Assert.Contains($" usr/local/lib/modules/{Release.KernelVersion}/kernel/drivers/net/dummy.ko.gz\n",
             Tool.Run("tar", "-tvzf", p.Overlay).EnsureSuccess("tar").StdOut);

@@ -135,5 +135,10 @@ public sealed class TinyCore4PinTests() : MirroredTests("rmk-pin4")
         var iso = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(p.OutDir, "rz_mk_dev-image.0.4.5.iso"))));
         Assert.True((PinnedOverlaySha256, PinnedIsoSha256) == (overlay, iso),
             $"a 4.x project's outputs changed: overlay {overlay} (pinned {PinnedOverlaySha256}), ISO {iso} (pinned {PinnedIsoSha256})");
+
+        // The property holds the 4.x default once the build has resolved the release (read by MSBuild's own -getProperty
+        // after the targets ran), for a project's targets that run after the SDK's.
+        var kernel = p.Run("build", ["-t:Build", "-getProperty:TinyCoreKernel"], TestSecrets.Variables()).AssertSuccess();
+        Assert.Matches(@"(?m)^3\.0\.21-tinycore\r?$", kernel.Output);
     }
 }

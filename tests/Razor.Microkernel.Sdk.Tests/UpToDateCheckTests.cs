@@ -20,6 +20,7 @@ public sealed partial class UpToDateCheckTests
     [
         "OverlayFile", "OverlayArchive", "TczImage", "Gem", "Gem.PrebuiltExtensions", "RubyGems", "McollectiveArchive", "CoreIso",
         "CoreKernel", "CoreInitrd", "EfiLoader", "SshAuthorizedKey", "SshHostKey", "McollectiveSecretsFile", "MicrokernelIsoHybridMbr",
+        "MicrokernelGeneratedPskFile",
     ];
 
     [GeneratedRegex("""<CheckLocalInputs ProjectFile=[^>]*>""")]
@@ -36,9 +37,8 @@ public sealed partial class UpToDateCheckTests
 
     /// <summary>Kinds the build fingerprints per step that the check does not take, each for the reason docs/howto.md
     /// ("Visual Studio's fast up-to-date check") gives: TczExtension inputs are the download cache's files (the mirror's
-    /// content), and the generated Development PSK is kept outside the project (its default path is made by the task
-    /// that may create it, which a design-time build must not run).</summary>
-    private static readonly string[] FingerprintedButNotChecked = ["TczExtension", "MicrokernelGeneratedPskFile"];
+    /// content).</summary>
+    private static readonly string[] FingerprintedButNotChecked = ["TczExtension"];
 
     /// <summary>The kinds the one list is made of: what the targets hand CheckLocalInputs (which lists the project's
     /// inputs for the early check and for this check), its PrebuiltExtensions files, and every kind that may be a URL
@@ -89,6 +89,7 @@ public sealed partial class UpToDateCheckTests
             ["SshHostKey"] = p.Write("ssh/ssh_host_rsa_key", "x"),
             ["McollectiveSecretsFile"] = p.Write("secrets.txt", "x"),
             ["MicrokernelIsoHybridMbr"] = p.Write("mbr.bin", "x"),
+            ["MicrokernelGeneratedPskFile"] = p.Write("generated.psk", "x"),
             ["Directory.Build.props"] = p.Write("Directory.Build.props", "<Project />\n"),
             ["Directory.Build.targets"] = p.Write("Directory.Build.targets", "<Project />\n"),
             ["lock file"] = p.Write("microkernel.lock.json", "{}\n"),
@@ -98,6 +99,7 @@ public sealed partial class UpToDateCheckTests
               <McollectiveSecretsFile>secrets.txt</McollectiveSecretsFile>
               <MicrokernelIsoHybrid>true</MicrokernelIsoHybrid>
               <MicrokernelIsoHybridMbr>mbr.bin</MicrokernelIsoHybridMbr>
+              <MicrokernelGeneratedPskFile>generated.psk</MicrokernelGeneratedPskFile>
             </PropertyGroup>
             <ItemGroup>
               <OverlayFile Include="files/**/*" Destination="/etc/" />
@@ -201,6 +203,61 @@ public sealed partial class UpToDateCheckTests
         var r = SdkHarness.RunDotnet(p.Directory, ["build", "Microkernel.csproj", "-nr:false", "-tl:off", "-v:d"], null, TimeSpan.FromMinutes(5), p.PackagesFolder);
         var result = new BuildResult(r.ExitCode, r.Output, "", p.Directory).AssertSuccess();
         return new SortedSet<string>(result.TargetsRun.Where(t => t.StartsWith("Rmk", StringComparison.Ordinal)), StringComparer.Ordinal);
+    }
+
+    /// <summary>A local mirror folder is a local input: the check is given the files the build reads from it (each
+    /// extension's .tcz, .md5.txt and .dep through the .dep tree, and the release files the network boot files take from
+    /// it), listed by the code that reads them; a replaced one is seen, and the build rebuilds what it feeds.</summary>
+    [Fact]
+    public void FastUpToDateCheck_SeesAMirrorFoldersFiles_AndTheBuildRebuildsWhatTheyFeed()
+    {
+        var p = SdkHarness.CreateProject("futdc-mirror");
+        var mirror = new Razor.Microkernel.TestSupport.Mirror.TinyCoreMirrorBuilder(p["mirror"]);
+        mirror.AddLibrary("a", "b.tcz\n", "a\n"u8.ToArray());
+        mirror.AddLibrary("b", null, "b\n"u8.ToArray());
+        mirror.AddLibrary("unused", null, "unused\n"u8.ToArray());
+        Directory.CreateDirectory(p["initrd-root/etc"]);
+        p.Write("initrd-root/etc/version", "4.5.2\n");
+        Tool.Run("sh", ["-c", $"cd {p["initrd-root"]} && find . | cpio -o -H newc --quiet | gzip -9 -n > {p["core.gz"]}"]).EnsureSuccess("cpio | gzip");
+        mirror.AddReleaseFile("vmlinuz", System.Security.Cryptography.RandomNumberGenerator.GetBytes(30_000));
+        mirror.AddReleaseFile("core.gz", File.ReadAllBytes(p["core.gz"]));
+        p.WriteCsproj($"""
+            <PropertyGroup>
+              <TczMirror>{p["mirror"]}</TczMirror>
+              <MicrokernelCacheDirectory>cache</MicrokernelCacheDirectory>
+              <MicrokernelPxe>true</MicrokernelPxe>
+            </PropertyGroup>
+            <ItemGroup><TczExtension Include="a" /></ItemGroup>
+            """);
+        StepsRun(p);
+
+        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(run.Succeeded, run.Output);
+        var inputs = results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var outputs = results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var folderFiles = inputs.Where(i => i.Path.StartsWith(p["mirror"], StringComparison.Ordinal)).Select(i => i.Path).Order(StringComparer.Ordinal);
+        string[] expected =
+        [
+            "4.x/x86/release/distribution_files/core.gz", "4.x/x86/release/distribution_files/core.gz.md5.txt",
+            "4.x/x86/release/distribution_files/vmlinuz", "4.x/x86/release/distribution_files/vmlinuz.md5.txt",
+            "4.x/x86/tcz/a.tcz", "4.x/x86/tcz/a.tcz.dep", "4.x/x86/tcz/a.tcz.md5.txt", "4.x/x86/tcz/b.tcz", "4.x/x86/tcz/b.tcz.md5.txt",
+        ];
+        Assert.Equal(expected.Select(e => Path.Combine(p["mirror"], e)), folderFiles);
+        Assert.All(inputs.Where(i => i.Path.StartsWith(p["mirror"], StringComparison.Ordinal)), i => Assert.Equal("Microkernel", i.Set));
+        Assert.Null(NotUpToDate(inputs, outputs));
+
+        void Changed(string what, Action change, params string[] steps)
+        {
+            Thread.Sleep(20); // a write time after the marker's, on any file system
+            change();
+            Assert.True(NotUpToDate(inputs, outputs) is not null, $"{what}: the check did not see the change");
+            Assert.Equal(new SortedSet<string>(steps, StringComparer.Ordinal), StepsRun(p));
+            Assert.True(NotUpToDate(inputs, outputs) is null, $"{what}: still out of date after the build: {NotUpToDate(inputs, outputs)}");
+        }
+
+        Changed("a dependency's .tcz", () => mirror.AddLibrary("b", null, "b, second\n"u8.ToArray()), "RmkExtensionLayers", "RmkPackOverlay", "RmkPxe");
+        Changed("the release's kernel", () => mirror.AddReleaseFile("vmlinuz", System.Security.Cryptography.RandomNumberGenerator.GetBytes(30_000)),
+            "RmkPxeKernel", "RmkPxe");
     }
 
     [Fact]
@@ -324,5 +381,51 @@ public sealed partial class UpToDateCheckTests
         Changed("the ISO removed", () => File.Delete(Path.Combine(p.OutDir, "rz_mk_dev-image.1.0.0.iso")), "RmkBuildIso");
         Changed("a network boot file removed", () => File.Delete(Path.Combine(p.OutDir, "pxe", "SHA256SUMS")), "RmkPxe");
         Changed("the overlay's listing removed", () => File.Delete(Path.Combine(p.OutDir, "mc-linux-fs-snap.tar.gz.txt")), "RmkPackOverlay");
+    }
+    /// <summary>The generated Development PSK's file, kept outside obj/ (here where MicrokernelGeneratedPskFile puts it), is
+    /// an input of the check once a build has made it: writing one's own PSK into it asks for a build, which re-makes the
+    /// settings layer with that PSK. A Production image, which never uses it, does not list it.</summary>
+    [Fact]
+    public void FastUpToDateCheck_SeesTheGeneratedPsksFile_AndTheBuildTakesThePskWrittenIntoIt()
+    {
+        var p = SdkHarness.CreateProject("futdc-psk");
+        p.Write("files/motd", "psk\n");
+        p.WriteCsproj("""
+            <PropertyGroup>
+              <McollectiveStompHost>razor</McollectiveStompHost>
+              <MicrokernelGeneratedPskFile>keys/generated.psk</MicrokernelGeneratedPskFile>
+            </PropertyGroup>
+            <ItemGroup><OverlayFile Include="files/motd" Destination="/etc/motd" /></ItemGroup>
+            """);
+        StepsRun(p);
+        var psk = p["keys/generated.psk"];
+        Assert.True(File.Exists(psk), "the build made no generated PSK");
+
+        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(run.Succeeded, run.Output);
+        var inputs = results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var outputs = results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        Assert.Contains(new Item(psk, "Microkernel"), inputs);
+        Assert.Null(NotUpToDate(inputs, outputs));
+
+        Thread.Sleep(20);
+        File.WriteAllText(psk, "my-own-psk-of-24-characters\n");
+        Assert.Equal(psk, NotUpToDate(inputs, outputs));
+        Assert.Equal(new SortedSet<string>(["RmkMcollectiveSettingsLayer", "RmkPackOverlay"], StringComparer.Ordinal), StepsRun(p));
+        Assert.Null(NotUpToDate(inputs, outputs));
+        var cfg = Tool.Run("tar", "-xzOf", p.Overlay, "usr/local/etc/mcollective/server.cfg").EnsureSuccess("tar").StdOut;
+        Assert.Contains("plugin.psk = my-own-psk-of-24-characters\n", cfg);
+
+        p.WriteCsproj("""
+            <PropertyGroup>
+              <McollectiveStompHost>razor</McollectiveStompHost>
+              <MicrokernelGeneratedPskFile>keys/generated.psk</MicrokernelGeneratedPskFile>
+              <MicrokernelFlavor>Production</MicrokernelFlavor>
+            </PropertyGroup>
+            <ItemGroup><OverlayFile Include="files/motd" Destination="/etc/motd" /></ItemGroup>
+            """);
+        (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(run.Succeeded, run.Output);
+        Assert.DoesNotContain(results["CollectUpToDateCheckInputDesignTime"].Items, i => i["FullPath"] == psk);
     }
 }

@@ -193,6 +193,54 @@ public sealed class DownloadCache
         }
     }
 
+    /// <summary>Records the entry unless the index already holds exactly it, so a build that finds what it expects writes
+    /// nothing into the cache.</summary>
+    public void SetEntryIfChanged(CacheEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (TryGetEntry(entry.Key) != entry)
+        {
+            SetEntry(entry);
+        }
+    }
+
+    /// <summary>Puts a local file whose hashes are known (a mirror folder's file, see <see cref="MirrorFolders"/>) into
+    /// the cache under <paramref name="key"/>: nothing is copied when the blob with those hashes is already there;
+    /// otherwise a copy is verified against them before it becomes the blob. Returns the entry and whether bytes were
+    /// stored.</summary>
+    /// <exception cref="ChecksumMismatchException">The file changed between its hashing and the copy.</exception>
+    public async Task<(CacheEntry Entry, bool Stored)> AddLocalFileAsync(string key, string path, FileHashes hashes, string what,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        var entry = new CacheEntry { Key = key, Sha256 = hashes.Sha256, Size = hashes.Size, Md5 = hashes.Md5, Source = path };
+        if (TryGetBlob(hashes.Sha256, hashes.Size) is not null)
+        {
+            SetEntryIfChanged(entry);
+            return (entry, false);
+        }
+
+        using (await LockAsync(key, cancellationToken).ConfigureAwait(false))
+        {
+            if (TryGetBlob(hashes.Sha256, hashes.Size) is not null)
+            {
+                SetEntryIfChanged(entry);
+                return (entry, false);
+            }
+
+            var partial = PartialPath(key);
+            Directory.CreateDirectory(Path.GetDirectoryName(partial)!);
+            TryDelete(partial + ".validator"); // a partial HTTP download of the key must never be resumed from this copy
+            await using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
+            await using (var target = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                await source.CopyToAsync(target, 1 << 16, cancellationToken).ConfigureAwait(false);
+            }
+
+            return (await AddBlobAsync(key, partial, what, hashes.Sha256, hashes.Md5, path, cancellationToken: cancellationToken).ConfigureAwait(false), true);
+        }
+    }
+
     /// <summary>Verifies <paramref name="file"/> against the expected hashes, moves it into the blob store by
     /// rename, and records it under <paramref name="key"/>. On a mismatch the file is deleted and nothing is recorded.</summary>
     /// <exception cref="ChecksumMismatchException">The file does not match <paramref name="expectedSha256"/> or <paramref name="expectedMd5"/>.</exception>

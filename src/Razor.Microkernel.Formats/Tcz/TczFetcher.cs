@@ -54,9 +54,21 @@ public sealed record TczFetchRequest
 
     /// <summary>Re-hash every cached .tcz before using it (default: size check; blobs are verified before they are stored).</summary>
     public bool VerifyCacheOnRead { get; init; }
+
+    /// <summary>What an earlier fetch found in the local mirror folders (<see cref="TczFetchResult.MirrorFolderFiles"/>): a
+    /// <c>.tcz</c> whose fingerprint is unchanged is not read again for its hashes.</summary>
+    public IReadOnlyList<MirrorFolderFile> KnownMirrorFolderFiles { get; init; } = [];
+
+    /// <summary>An extension read from a local mirror folder (see <see cref="MirrorFolders"/>) is taken as the folder holds it
+    /// (verified against its <c>.md5.txt</c>) even when <see cref="Lock"/> pins other bytes; the caller rewrites the lock
+    /// file, as after a refresh. False (the default, and locked mode): the pins hold for folders too, and a folder's
+    /// <c>.tcz</c> with other bytes is a <see cref="ChecksumMismatchException"/>.</summary>
+    public bool MirrorFoldersOverrideLock { get; init; }
 }
 
-/// <summary>A resolved extension: its verified <c>.tcz</c> in the cache (<see cref="Path"/>, never to be written to).</summary>
+/// <summary>A resolved extension: its verified <c>.tcz</c> in the cache (<see cref="Path"/>, never to be written to), and
+/// the local mirror folder's file it was read from (<see cref="MirrorFolderFile"/>; null when it came from another mirror
+/// or the cache).</summary>
 public sealed record FetchedExtension(
     string Name,
     string Path,
@@ -65,7 +77,8 @@ public sealed record FetchedExtension(
     long Size,
     IReadOnlyList<string> Dependencies,
     bool IsRoot,
-    bool FromCache)
+    bool FromCache,
+    string? MirrorFolderFile = null)
 {
     public LockedExtension ToLocked() => new(Name, Md5, Sha256, Size, Dependencies);
 }
@@ -74,15 +87,21 @@ public sealed record FetchedExtension(
 /// <param name="Lock">Mirror, version, arch, kernel and the extensions; its <see cref="LockFile.Downloads"/> is empty
 /// (add URL downloads with <see cref="LockFile.WithDownloads"/>).</param>
 /// <param name="Warnings">Broken dependency cycles, extensions without an <c>.md5.txt</c>.</param>
+/// <param name="MirrorFolderFiles">Every path the fetch looked at in the local mirror folders, found or not, with its
+/// fingerprint (and a <c>.tcz</c>'s hashes): when all are still current (<see cref="MirrorFolders.AllCurrent"/>), the
+/// folders would give the same result.</param>
 public sealed record TczFetchResult(
     IReadOnlyList<FetchedExtension> Extensions,
     LockFile Lock,
     IReadOnlyList<DependencyCycle> Cycles,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<MirrorFolderFile> MirrorFolderFiles);
 
 /// <summary>Replaces <c>tce-load -w</c> for a project's extensions: resolves the <c>.dep</c> trees, downloads (in
 /// parallel, bounded) and verifies each <c>.tcz</c> against its <c>.md5.txt</c> and the lock file, through the
-/// content-addressed cache.</summary>
+/// content-addressed cache. Local mirror folders at the head of the mirror list are read as local inputs (see
+/// <see cref="MirrorFolders"/>): an extension one of them has comes from it on every fetch, its <c>.dep</c> and
+/// <c>.md5.txt</c> too, never from cached copies; the cache only keeps its verified bytes.</summary>
 public static class TczFetcher
 {
     /// <exception cref="MissingExtensionException">An extension is on no mirror; the chain shows who needs it.</exception>
@@ -108,10 +127,11 @@ public static class TczFetcher
         var roots = request.Extensions.Select(e => new DependencyRoot(ExtensionName.Normalize(e.Name, kernel), e.IncludeDependencies))
             .ToList();
         var cache = new DownloadCache(request.CacheDirectory, request.CacheLockTimeout, request.VerifyCacheOnRead);
+        var folders = new MirrorFolders(mirrors, request.KnownMirrorFolderFiles);
         // Made on first use: a warm build (everything in the cache) never loads the HTTP stack.
         using var client = request.Offline ? null : new LazyDownloadClient(request.Download);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = new Run(request, release, kernel, mirrors, cache, client, progress, failFast);
+        var run = new Run(request, release, kernel, folders, cache, client, progress, failFast);
 
         var expansions = new List<Task>();
         foreach (var root in roots)
@@ -155,7 +175,8 @@ public static class TczFetcher
         var fetched = resolution.Order.Select(name =>
         {
             var s = run.States[name].Value.Result;
-            return new FetchedExtension(name, s.Path!, s.Md5!, s.Sha256!, s.Size, resolution.Dependencies[name], rootNames.Contains(name), s.FromCache);
+            return new FetchedExtension(name, s.Path!, s.Md5!, s.Sha256!, s.Size, resolution.Dependencies[name], rootNames.Contains(name), s.FromCache,
+                s.MirrorFolderFile);
         }).ToList();
         var lockFile = new LockFile
         {
@@ -166,7 +187,67 @@ public static class TczFetcher
             Extensions = [.. fetched.Select(f => f.ToLocked())],
         };
         var warnings = resolution.Warnings.Concat(run.Warnings.OrderBy(w => w, StringComparer.Ordinal)).ToList();
-        return new TczFetchResult(fetched, lockFile, resolution.Cycles, warnings);
+        return new TczFetchResult(fetched, lockFile, resolution.Cycles, warnings, folders.Files);
+    }
+
+    /// <summary>The files a fetch would read from the local mirror folders at the head of the mirror list (each extension's
+    /// <c>.tcz</c>, <c>.md5.txt</c> and <c>.dep</c>, through the <c>.dep</c> trees as far as the folders have them), that
+    /// exist: what an IDE's up-to-date check can watch. Reads only the folders' <c>.dep</c> files; never the network, the
+    /// cache or a lock file. A name that cannot be resolved (invalid, <c>KERNEL</c> without a kernel, in no folder) is
+    /// left out with what lies below it: the fetch itself reports it.</summary>
+    public static IReadOnlyList<string> ListMirrorFolderFiles(TczFetchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        MirrorFolders folders;
+        TinyCoreRelease release;
+        try
+        {
+            release = request.Release;
+            folders = new MirrorFolders([.. new[] { request.Mirror }.Concat(request.MirrorFallbacks)
+                .Where(m => !string.IsNullOrWhiteSpace(m)).Select(FetchLocation.Normalize).Distinct()]);
+        }
+        catch (MicrokernelFormatException)
+        {
+            return []; // the fetch reports it
+        }
+
+        var kernel = request.EffectiveKernel;
+        var pending = new Queue<(string Name, bool Dependencies)>();
+        foreach (var e in request.Extensions)
+        {
+            pending.Enqueue((e.Name, e.IncludeDependencies));
+        }
+
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        while (pending.TryDequeue(out var next))
+        {
+            try
+            {
+                var name = ExtensionName.Normalize(next.Name, kernel);
+                if (!done.Add(name) || folders.Find(release.TczFolder + name) is not { } tcz)
+                {
+                    continue;
+                }
+
+                folders.Look(tcz + ".md5.txt");
+                if (!next.Dependencies)
+                {
+                    continue;
+                }
+
+                var dep = folders.ReadSmallAsync(tcz + ".dep", request.Download.MaxSmallFileBytes).GetAwaiter().GetResult();
+                foreach (var d in DepFile.Parse(dep is null ? "" : System.Text.Encoding.UTF8.GetString(dep), kernel))
+                {
+                    pending.Enqueue((d, true));
+                }
+            }
+            catch (MicrokernelFormatException)
+            {
+                // Left out: the fetch reports it.
+            }
+        }
+
+        return [.. folders.Files.Where(f => f.Exists).Select(f => f.Path)];
     }
 
     private sealed record OfflineMiss(string What, string Key);
@@ -189,14 +270,20 @@ public static class TczFetcher
 
         public bool FromCache { get; set; }
 
+        /// <summary>The local mirror folder's .tcz it was read from.</summary>
+        public string? MirrorFolderFile { get; set; }
+
         /// <summary>"No .dep file" is recorded only once the extension itself is found: a missing extension has no
         /// .dep either, and caching that as "no dependencies" would outlive its arrival on the mirror.</summary>
         public CacheEntry? PendingDepEntry { get; set; }
     }
 
-    private sealed class Run(TczFetchRequest request, TinyCoreRelease release, string? kernel, List<string> mirrors, DownloadCache cache,
+    private sealed class Run(TczFetchRequest request, TinyCoreRelease release, string? kernel, MirrorFolders folders, DownloadCache cache,
         LazyDownloadClient? client, IProgress<FetchEvent>? progress, CancellationTokenSource failFast)
     {
+        /// <summary>The mirrors whose files come through the cache (after the leading local folders).</summary>
+        private readonly IReadOnlyList<string> mirrors = folders.Others;
+
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<string>?>> depsKnown = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, byte> expanded = new(StringComparer.Ordinal);
         private readonly SemaphoreSlim metadataGate = new(Math.Max(1, request.Download.MaxParallelDownloads * 2));
@@ -280,6 +367,74 @@ public static class TczFetcher
 
         private string MirrorUrl(string mirror, string file) => FetchLocation.Combine(mirror, release.TczFolder + file);
 
+        private IReadOnlyList<string> ParseDeps(string name, string? text)
+        {
+            try
+            {
+                return DepFile.Parse(text ?? "", kernel);
+            }
+            catch (InvalidExtensionNameException e)
+            {
+                throw new InvalidExtensionNameException(e.Name, $"{e.Reason} (listed in {name}.dep)");
+            }
+            catch (KernelVersionRequiredException e)
+            {
+                throw new KernelVersionRequiredException(e.Name, ExtensionName.WithoutSuffix(name));
+            }
+        }
+
+        /// <summary>The extension from the first leading local mirror folder that has its <c>.tcz</c>: its <c>.dep</c> and
+        /// <c>.md5.txt</c> from the same folder (each optional, as on a mirror), its bytes hashed (or known by their
+        /// fingerprint) and checked against the <c>.md5.txt</c> and, unless the folder may override it, the lock file's pin,
+        /// then kept in the cache (by hash; the cached <c>.dep</c> follows the folder's). Null when no leading folder has it.</summary>
+        private async Task<IReadOnlyList<string>?> FromFoldersAsync(string name, string depKey, string tczKey, LockedExtension? pinned,
+            ExtensionState state, TaskCompletionSource<IReadOnlyList<string>?> depsReady)
+        {
+            if (folders.Find(release.TczFolder + name) is not { } tcz)
+            {
+                return null;
+            }
+
+            var max = request.Download.MaxSmallFileBytes;
+            var depBytes = await folders.ReadSmallAsync(tcz + ".dep", max, Token).ConfigureAwait(false);
+            var depText = depBytes is null ? null : System.Text.Encoding.UTF8.GetString(depBytes);
+            var deps = ParseDeps(name, depText);
+            depsReady.TrySetResult(deps);
+            var md5Bytes = await folders.ReadSmallAsync(tcz + ".md5.txt", max, Token).ConfigureAwait(false);
+            string? md5 = null;
+            if (md5Bytes is null)
+            {
+                Warnings.Add($"'{name}' has no .md5.txt in the mirror folder ({tcz}.md5.txt); its bytes are taken as they are.");
+            }
+            else
+            {
+                md5 = Md5Sum.Parse(System.Text.Encoding.UTF8.GetString(md5Bytes), name, tcz + ".md5.txt");
+            }
+
+            var hashes = await folders.HashAsync(tcz, Token).ConfigureAwait(false);
+            var what = $"{name} in the mirror folder ({tcz})";
+            if (md5 is not null && !string.Equals(md5, hashes.Md5, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ChecksumMismatchException(what + ", checked against its .md5.txt", "MD5", md5, hashes.Md5);
+            }
+
+            if (!request.MirrorFoldersOverrideLock && pinned is not null && !string.Equals(pinned.Sha256, hashes.Sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ChecksumMismatchException(what + ", checked against the lock file", "SHA-256", pinned.Sha256.ToLowerInvariant(), hashes.Sha256);
+            }
+
+            cache.SetEntryIfChanged(depText is null
+                ? new CacheEntry { Key = depKey, Exists = false, Source = tcz + ".dep" }
+                : new CacheEntry { Key = depKey, Text = depText, Source = tcz + ".dep" });
+            var (entry, stored) = await cache.AddLocalFileAsync(tczKey, tcz, hashes, what, Token).ConfigureAwait(false);
+            Set(state, entry, fromCache: !stored);
+            state.MirrorFolderFile = tcz;
+            progress?.Report(stored
+                ? new FetchEvent(FetchEventKind.Completed, name, tcz, entry.Size, entry.Size)
+                : new FetchEvent(FetchEventKind.FromCache, name, state.Path!, state.Size, state.Size));
+            return deps;
+        }
+
         /// <summary>Finds the extension's dependencies (completing <paramref name="depsReady"/> as early as possible, so
         /// discovery of the tree does not wait for big downloads) and its verified .tcz.</summary>
         private async Task<IReadOnlyList<string>?> ProcessCoreAsync(string name, ExtensionState state,
@@ -288,23 +443,24 @@ public static class TczFetcher
             var depKey = prefix + name + ".dep";
             var tczKey = prefix + name;
             var pinned = request.Lock is { } l && l.Version == request.Version && l.Arch == request.Arch ? l.FindExtension(name) : null;
-            var depEntry = request.RefreshMetadata && client is not null ? null : cache.TryGetEntry(depKey);
-            IReadOnlyList<string>? Parse(string? text)
+            IReadOnlyList<string> Parse(string? text) => ParseDeps(name, text);
+
+            // A local mirror folder before any other mirror that has the extension: the folder is what the build takes.
+            if (folders.Folders.Count > 0)
             {
-                try
+                if (await FromFoldersAsync(name, depKey, tczKey, pinned, state, depsReady).ConfigureAwait(false) is { } fromFolder)
                 {
-                    return DepFile.Parse(text ?? "", kernel);
+                    return fromFolder;
                 }
-                catch (InvalidExtensionNameException e)
+
+                if (mirrors.Count == 0)
                 {
-                    throw new InvalidExtensionNameException(e.Name, $"{e.Reason} (listed in {name}.dep)");
-                }
-                catch (KernelVersionRequiredException e)
-                {
-                    throw new KernelVersionRequiredException(e.Name, ExtensionName.WithoutSuffix(name));
+                    state.Tried = folders.PathsOf(release.TczFolder + name);
+                    return null;
                 }
             }
 
+            var depEntry = request.RefreshMetadata && client is not null ? null : cache.TryGetEntry(depKey);
             if (depEntry is not null)
             {
                 depsReady.TrySetResult(Parse(depEntry.Exists ? depEntry.Text : null));
@@ -469,7 +625,7 @@ public static class TczFetcher
                     throw failure;
                 }
 
-                state.Tried = tried;
+                state.Tried = [.. folders.PathsOf(release.TczFolder + name), .. tried];
             }
         }
 
