@@ -72,7 +72,7 @@ public sealed class UefiTests : IAsyncLifetime
     }
 
     [Fact]
-    public void ReleaseRoute_TheReleasesEfiImage_BootsUnderOvmfFromCd_AndTheSameIsoUnderSeaBios()
+    public void ReleaseRoute_TheReleasesEfiImage_BootsUnderOvmfFromCd_TheSameIsoUnderSeaBios_AndAsAnIsoHybridDisk()
     {
         var standIn = EfiStandIn.Get();
         var p = Project("efi-release", standIn.EfiIso, "");
