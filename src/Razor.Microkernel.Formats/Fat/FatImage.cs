@@ -335,58 +335,15 @@ public sealed class FatImage : IDisposable
         }
     }
 
-    private sealed class FatFileStream(PositionalSource source, FatGeometry geometry, List<uint> chain, long length) : Stream
+    private sealed class FatFileStream(PositionalSource source, FatGeometry geometry, List<uint> chain, long length) : PositionalReadStream(length)
     {
-        private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
-
-        public override long Length => length;
-
-        public override long Position
+        protected override int ReadAt(long position, Span<byte> buffer)
         {
-            get => _position;
-            set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_position >= length || buffer.Length == 0)
-            {
-                return 0;
-            }
-
-            var index = (int)(_position / geometry.ClusterBytes);
-            var within = (int)(_position % geometry.ClusterBytes);
-            var n = (int)Math.Min(Math.Min(buffer.Length, geometry.ClusterBytes - within), length - _position);
+            var index = (int)(position / geometry.ClusterBytes);
+            var within = (int)(position % geometry.ClusterBytes);
+            var n = (int)Math.Min(buffer.Length, geometry.ClusterBytes - within);
             source.ReadExactly(geometry.ClusterOffset(chain[index]) + within, buffer[..n]);
-            _position += n;
             return n;
         }
-
-        public override long Seek(long offset, SeekOrigin origin)
-        {
-            Position = origin switch
-            {
-                SeekOrigin.Begin => offset,
-                SeekOrigin.Current => _position + offset,
-                _ => length + offset,
-            };
-            return _position;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
