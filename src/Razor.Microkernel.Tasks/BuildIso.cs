@@ -51,7 +51,7 @@ public sealed class BuildIso : RmkTask
     /// <summary>The EfiLoader item (a GRUB x86_64 EFI application), at most one.</summary>
     public ITaskItem[] EfiLoader { get; set; } = [];
 
-    private static string Display(ITaskItem item) => item.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : item.ItemSpec;
+    private static string Display(ITaskItem item) => CheckEfiBoot.Display(item);
 
     protected override void ExecuteCore()
     {
@@ -152,21 +152,7 @@ public sealed class BuildIso : RmkTask
         }
         catch (EfiBootException e)
         {
-            switch (e.Problem)
-            {
-                case EfiBootProblem.LoaderNotEfiApplication:
-                    LogItemError(loader, "EfiLoader", "EfiLoaderNotEfi", Display(loader!), e.Reason);
-                    break;
-                case EfiBootProblem.ReleaseImageNotFat:
-                    LogItemError(CoreIso, "CoreIso", "EfiReleaseImageNotFat", display, e.File, e.Reason);
-                    break;
-                case EfiBootProblem.ReleaseImageNotAFile:
-                    LogItemError(CoreIso, "CoreIso", "EfiReleaseImageNotAFile", display, e.File, e.Reason);
-                    break;
-                default:
-                    LogItemError(CoreIso, "CoreIso", "EfiReleaseConfig", display, e.File, e.Reason);
-                    break;
-            }
+            CheckEfiBoot.Report(this, e, CoreIso, loader);
         }
         catch (CoreIsoException e)
         {

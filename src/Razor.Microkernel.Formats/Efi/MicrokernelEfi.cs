@@ -140,20 +140,47 @@ public static class MicrokernelEfi
         return efi is null ? new EfiPlan { Route = EfiRoute.None } : FromRelease(release, efi, options, cancellationToken);
     }
 
-    private static EfiPlan FromLoader(string loader, MicrokernelEfiOptions o, CancellationToken cancellationToken)
+    /// <summary>
+    /// What <see cref="Plan"/> would refuse, found without writing anything (so a build can refuse it before it writes
+    /// any layer): the loader's PE/COFF headers when <paramref name="loaderPath"/> is given; else the release's EFI
+    /// entry — a file of the ISO, a FAT image the reader reads, a <c>grub.cfg</c> in it or on the ISO with a kernel
+    /// line. Returns the route <see cref="Plan"/> takes; throws the <see cref="EfiBootException"/> it would throw.
+    /// </summary>
+    public static EfiRoute Check(IsoReader release, string? loaderPath, CancellationToken cancellationToken = default)
     {
-        using (var s = File.OpenRead(loader))
+        ArgumentNullException.ThrowIfNull(release);
+        if (loaderPath is not null)
         {
-            try
-            {
-                EfiApplication.Check(s);
-            }
-            catch (EfiApplicationException e)
-            {
-                throw new EfiBootException(EfiBootProblem.LoaderNotEfiApplication, loader, e.Reason);
-            }
+            CheckLoader(loaderPath);
+            return EfiRoute.Loader;
         }
 
+        var efi = release.BootEntries.FirstOrDefault(e => e.IsEfi);
+        if (efi is null)
+        {
+            return EfiRoute.None;
+        }
+
+        using var plan = FromRelease(release, efi, null, cancellationToken);
+        return plan.Route;
+    }
+
+    private static void CheckLoader(string loader)
+    {
+        using var s = File.OpenRead(loader);
+        try
+        {
+            EfiApplication.Check(s);
+        }
+        catch (EfiApplicationException e)
+        {
+            throw new EfiBootException(EfiBootProblem.LoaderNotEfiApplication, loader, e.Reason);
+        }
+    }
+
+    private static EfiPlan FromLoader(string loader, MicrokernelEfiOptions o, CancellationToken cancellationToken)
+    {
+        CheckLoader(loader);
         var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(o.Identity)))[..16];
         var marker = $"boot/grub/microkernel-{id}";
         var cfg = Encoding.UTF8.GetBytes(GrubConfig.ForMicrokernel($"Razor microkernel {o.Version}", "/" + marker, o.KernelPath, o.InitrdPath, o.KernelArgs));
@@ -186,8 +213,10 @@ public static class MicrokernelEfi
         }
     }
 
-    private static EfiPlan FromRelease(IsoReader release, IsoBootEntry efi, MicrokernelEfiOptions o, CancellationToken cancellationToken)
+    /// <summary>The release route; with <paramref name="o"/> null only what it reads is checked (nothing is edited or written).</summary>
+    private static EfiPlan FromRelease(IsoReader release, IsoBootEntry efi, MicrokernelEfiOptions? o, CancellationToken cancellationToken)
     {
+        var args = o?.KernelArgs ?? "";
         var file = release.FileAtBlock(efi.LoadBlock)
             ?? throw new EfiBootException(EfiBootProblem.ReleaseImageNotAFile, $"block {efi.LoadBlock}",
                 "the release's El Torito EFI entry loads blocks that are no file of the ISO (an appended partition); give an EfiLoader item instead");
@@ -216,9 +245,9 @@ public static class MicrokernelEfi
                     var name = $"{imageName}:{e.Path}";
                     examined.Add(name);
                     using var s = fat.OpenRead(e);
-                    var edited = GrubConfig.WithKernelArgs(GrubConfig.Read(s, e.Size, name), o.KernelArgs, out var lines);
+                    var edited = GrubConfig.WithKernelArgs(GrubConfig.Read(s, e.Size, name), args, out var lines);
                     kernelLines += lines;
-                    if (lines > 0 && !string.IsNullOrWhiteSpace(o.KernelArgs))
+                    if (lines > 0 && !string.IsNullOrWhiteSpace(args))
                     {
                         changedInImage[e.Path] = Encoding.UTF8.GetBytes(edited);
                         plan.Configs.Add(name);
@@ -230,9 +259,9 @@ public static class MicrokernelEfi
                     var name = "/" + e.Path;
                     examined.Add(name);
                     using var s = release.OpenRead(e);
-                    var edited = GrubConfig.WithKernelArgs(GrubConfig.Read(s, e.Size, name), o.KernelArgs, out var lines);
+                    var edited = GrubConfig.WithKernelArgs(GrubConfig.Read(s, e.Size, name), args, out var lines);
                     kernelLines += lines;
-                    if (lines > 0 && !string.IsNullOrWhiteSpace(o.KernelArgs))
+                    if (lines > 0 && !string.IsNullOrWhiteSpace(args))
                     {
                         var bytes = Encoding.UTF8.GetBytes(edited);
                         plan.Entries.Add(IsoWriterEntry.File(e.Path, bytes.Length, () => new MemoryStream(bytes, writable: false), e.Mode, e.Uid, e.Gid));
@@ -249,7 +278,7 @@ public static class MicrokernelEfi
                             "no 'linux' line: the SDK cannot see which kernel the release's UEFI menu boots; give an EfiLoader item instead");
                 }
 
-                if (changedInImage.Count > 0)
+                if (o is not null && changedInImage.Count > 0)
                 {
                     var image = plan.Temporary(o);
                     var entries = fat.Entries.Select(e => e.IsDirectory
@@ -257,13 +286,23 @@ public static class MicrokernelEfi
                         : changedInImage.TryGetValue(e.Path, out var bytes)
                             ? FatWriterEntry.File(e.Path, bytes)
                             : FatWriterEntry.File(e.Path, e.Size, () => fat.OpenRead(e)));
-                    FatWriter.WriteFile(image, entries, new FatWriterOptions
+                    try
                     {
-                        VolumeLabel = ValidLabel(fat.VolumeLabel),
-                        VolumeSerial = fat.VolumeSerial,
-                        Timestamp = DateTimeOffset.FromUnixTimeSeconds(o.ModificationTime),
-                        MinimumBytes = fat.ImageBytes,
-                    }, cancellationToken);
+                        FatWriter.WriteFile(image, entries, new FatWriterOptions
+                        {
+                            VolumeLabel = ValidLabel(fat.VolumeLabel),
+                            VolumeSerial = fat.VolumeSerial,
+                            Timestamp = DateTimeOffset.FromUnixTimeSeconds(o.ModificationTime),
+                            MinimumBytes = fat.ImageBytes,
+                        }, cancellationToken);
+                    }
+                    catch (FatWriteException e)
+                    {
+                        // A name or size the reader accepts but the writer cannot hold (FAT forbids * ? : " < > | in names).
+                        throw new EfiBootException(EfiBootProblem.ConfigNotEditable, string.Join(", ", changedInImage.Keys.Select(k => $"{imageName}:{k}")),
+                            $"the EFI image that holds it cannot be written again with the arguments: {e.Message}; give an EfiLoader item instead");
+                    }
+
                     var length = new FileInfo(image).Length;
                     plan.Entries.Add(IsoWriterEntry.File(file.Path, length, () => File.OpenRead(image), file.Mode, file.Uid, file.Gid));
                 }

@@ -144,6 +144,104 @@ public sealed class MicrokernelEfiTests(GrubLoader grub) : IClassFixture<GrubLoa
     }
 
     [Fact]
+    public void ReleaseRoute_AnImageTheWriterCannotWriteAgain_IsAnEfiBootException_AndLeavesNothing()
+    {
+        // A FAT image whose long name holds '*': the reader takes it (FAT's forbidden characters are the writer's
+        // business), the writer cannot put it back when the grub.cfg inside changes.
+        using var ms = new MemoryStream();
+        FatWriter.Write(ms,
+        [
+            FatWriterEntry.File("EFI/BOOT/BOOTX64.EFI", grub.Bytes),
+            FatWriterEntry.File("EFI/BOOT/grub.cfg", Encoding.ASCII.GetBytes(ImageGrubCfg)),
+            FatWriterEntry.File("odd name.txt", [1]),
+        ]);
+        var bytes = ms.ToArray();
+        using (var written = FatImage.Open(new MemoryStream(bytes)))
+        {
+            bytes[(int)written.Find("odd name.txt")!.RecordOffset - 32 + 1] = (byte)'*'; // the long name's first character
+        }
+
+        using (var read = FatImage.Open(new MemoryStream(bytes)))
+        {
+            Assert.NotNull(read.Find("*dd name.txt"));
+        }
+
+        using var tmp = new TempFolder("efirel");
+        using var release = IsoReader.Open(Release(tmp, image: bytes));
+        var e = Assert.Throws<EfiBootException>(() => MicrokernelEfi.Plan(release, Options(tmp, "x=1")));
+        Assert.Equal(EfiBootProblem.ConfigNotEditable, e.Problem);
+        Assert.Equal("/EFI/BOOT/efiboot.img:EFI/BOOT/grub.cfg", e.File);
+        Assert.Contains("cannot be written again", e.Reason);
+        Assert.Contains("'*dd name.txt'", e.Reason);
+        Assert.Empty(Directory.GetFiles(tmp["tmp"])); // the temporary image is gone
+        using (var plan = MicrokernelEfi.Plan(release, Options(tmp, "")))
+        {
+            Assert.Empty(plan.Entries); // without arguments nothing is written again: the image is kept
+        }
+    }
+
+    /// <summary>A release whose UEFI entry loads an appended partition, not a file of the ISO (as Debian's ISOs:
+    /// <c>-append_partition 2 0xef IMAGE -e --interval:appended_partition_2:all::</c>).</summary>
+    private static string AppendedPartition(TempFolder tmp)
+    {
+        tmp.Write("tree/boot/isolinux/isolinux.bin", File.ReadAllBytes("/usr/lib/ISOLINUX/isolinux.bin"));
+        Tool.Run("mkfs.vfat", "-C", tmp["efi.img"], "2048").EnsureSuccess("mkfs.vfat");
+        var iso = tmp["appended.iso"];
+        Tool.Run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-b", "boot/isolinux/isolinux.bin", "-c", "boot/isolinux/boot.cat", "-no-emul-boot",
+            "-boot-load-size", "4", "-boot-info-table", "-append_partition", "2", "0xef", tmp["efi.img"], "-eltorito-alt-boot",
+            "-e", "--interval:appended_partition_2:all::", "-no-emul-boot", "-o", iso, tmp["tree"]).EnsureSuccess("xorriso -append_partition");
+        return iso;
+    }
+
+    [Fact]
+    public void ReleaseRoute_RefusesAnEfiEntryThatLoadsNoFileOfTheIso()
+    {
+        using var tmp = new TempFolder("efiapp");
+        using var release = IsoReader.Open(AppendedPartition(tmp));
+        var e = Assert.Throws<EfiBootException>(() => MicrokernelEfi.Plan(release, Options(tmp, "x=1")));
+        Assert.Equal(EfiBootProblem.ReleaseImageNotAFile, e.Problem);
+        Assert.Equal($"block {release.BootEntries.Single(b => b.IsEfi).LoadBlock}", e.File);
+        Assert.Contains("appended partition", e.Reason);
+    }
+
+    [Fact]
+    public void Check_RefusesWhatPlanRefuses_WithoutWritingAnything()
+    {
+        void Same(Func<TempFolder, string> release, string? loader = null)
+        {
+            using var tmp = new TempFolder("efichk");
+            using var iso = IsoReader.Open(release(tmp));
+            var planned = Assert.Throws<EfiBootException>(() => MicrokernelEfi.Plan(iso, Options(tmp, "x=1", loader)));
+            var found = Assert.Throws<EfiBootException>(() => MicrokernelEfi.Check(iso, loader));
+            Assert.Equal((planned.Problem, planned.File, planned.Reason), (found.Problem, found.File, found.Reason));
+        }
+
+        Same(tmp => Release(tmp, image: new byte[64 * 1024]));
+        Same(tmp => Release(tmp, imageCfg: "configfile /EFI/BOOT/grub/grub.cfg\n", isoCfg: "menuentry x {\n  chainloader /efi/shell.efi\n}\n"));
+        Same(tmp => Release(tmp, imageCfg: null, isoCfg: null));
+        Same(tmp => Release(tmp, isoCfg: new string('#', GrubConfig.MaxBytes + 1)));
+        Same(tmp => Release(tmp), "/bin/busybox");
+        Same(AppendedPartition);
+
+        using var good = new TempFolder("efichk");
+        using (var release = IsoReader.Open(Release(good)))
+        {
+            Assert.Equal(EfiRoute.Release, MicrokernelEfi.Check(release, null));
+            Assert.Equal(EfiRoute.Loader, MicrokernelEfi.Check(release, grub.Path));
+        }
+
+        var bios = good["bios.iso"];
+        Tool.Run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot", "-o", bios, good["tree/boot"])
+            .EnsureSuccess("xorriso");
+        using (var release = IsoReader.Open(bios))
+        {
+            Assert.Equal(EfiRoute.None, MicrokernelEfi.Check(release, null));
+        }
+
+        Assert.False(Directory.Exists(good["tmp"]), "Check wrote into Plan's temporary folder");
+    }
+
+    [Fact]
     public void LoaderRoute_WritesTheImageAroundTheLoader_AndTheConfigurationInThreePlaces()
     {
         using var tmp = new TempFolder("efildr");

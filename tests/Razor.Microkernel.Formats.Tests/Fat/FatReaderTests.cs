@@ -197,6 +197,24 @@ public sealed class FatReaderTests(FatFixtures fixtures) : IClassFixture<FatFixt
     }
 
     [Theory]
+    [InlineData("..")]
+    [InlineData(".")]
+    public void Refuses_ALongNameThatIsADotName(string name)
+    {
+        var p = new Patchable();
+        // The long name's first entry (right before the 8.3 record) becomes NAME then NUL: the name ends there.
+        var first = (int)p.Long.RecordOffset - 32;
+        for (var i = 0; i <= name.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(p.Bytes.AsSpan(first + 1 + (2 * i)), i < name.Length ? name[i] : '\0');
+        }
+
+        var e = p.Refused();
+        Assert.Contains($"the name '{name}' in folder '/'", e.Message);
+        Assert.Equal(p.Long.RecordOffset, e.Offset);
+    }
+
+    [Theory]
     [InlineData(".          ")]
     [InlineData("..         ")]
     public void Refuses_DotEntriesOutsideTheStartOfASubfolder(string shortName)
