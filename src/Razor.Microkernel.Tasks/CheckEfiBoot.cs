@@ -1,6 +1,7 @@
 using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats;
 using Razor.Microkernel.Formats.Efi;
+using Razor.Microkernel.Formats.IO;
 using Razor.Microkernel.Formats.Iso9660;
 
 namespace Razor.Microkernel.Tasks;
@@ -18,6 +19,11 @@ public sealed class CheckEfiBoot : RmkTask
 
     public ITaskItem[] EfiLoader { get; set; } = [];
 
+    /// <summary>Where to keep what the last check that passed was given (the inputs' fingerprints and this assembly's
+    /// identity): when nothing changed since, a build (a no-op one above all) spends stat calls instead of opening the
+    /// ISO. Empty: every build checks.</summary>
+    public string? Record { get; set; }
+
     protected override void ExecuteCore()
     {
         if (EfiLoader.Length > 1)
@@ -30,6 +36,13 @@ public sealed class CheckEfiBoot : RmkTask
         if (CoreIso.Length != 1 || !File.Exists(CoreIso[0].GetMetadata("FullPath")) || (loader is not null && !File.Exists(loader.GetMetadata("FullPath"))))
         {
             return;
+        }
+
+        var record = RecordText(CoreIso[0], loader);
+        if (!string.IsNullOrEmpty(Record) && record is not null && File.Exists(Record)
+            && string.Equals(File.ReadAllText(Record), record, StringComparison.Ordinal))
+        {
+            return; // the same inputs passed before
         }
 
         IsoReader release;
@@ -55,8 +68,60 @@ public sealed class CheckEfiBoot : RmkTask
             catch (Exception e) when (e is MicrokernelFormatException or IOException or UnauthorizedAccessException)
             {
                 // A CoreIso damaged past its directories: BuildIso reports it when it copies the files.
+                record = null;
             }
         }
+
+        if (!string.IsNullOrEmpty(Record))
+        {
+            if (record is not null && !Log.HasLoggedErrors)
+            {
+                TryIo("LayerWriteFailed", Record, () =>
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(Record))!);
+                    Formats.AtomicFile.WriteAllText(Record, record);
+                });
+            }
+            else
+            {
+                File.Delete(Record);
+            }
+        }
+    }
+
+    /// <summary>What the check depends on: each input's path and fingerprint (size, times, inode: a file replaced by one
+    /// with an older date differs too) and the check's own code; null when an input cannot be examined.</summary>
+    private static string? RecordText(ITaskItem coreIso, ITaskItem? loader)
+    {
+        var lines = new System.Text.StringBuilder();
+        lines.Append("check=").Append(typeof(CheckEfiBoot).Assembly.ManifestModule.ModuleVersionId.ToString("N")).Append('\n');
+        foreach (var (name, item) in new[] { ("core", coreIso), ("efi", loader) })
+        {
+            if (item is null)
+            {
+                continue;
+            }
+
+            var path = item.GetMetadata("FullPath");
+            InputFileStatus status;
+            try
+            {
+                status = InputFile.Stat(path);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+
+            if (status.Kind != InputFileKind.Regular)
+            {
+                return null;
+            }
+
+            lines.Append(name).Append('=').Append(path).Append('\t').Append(status.Fingerprint).Append('\n');
+        }
+
+        return lines.ToString();
     }
 
     internal static string Display(ITaskItem item) => item.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : item.ItemSpec;

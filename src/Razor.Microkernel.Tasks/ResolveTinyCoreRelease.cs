@@ -279,7 +279,8 @@ public sealed class ResolveTinyCoreRelease : RmkTask
         {
             FetchTcz.ReportMirrorFolderChanges(this, diff, "release file", fetched.Where(f => f.MirrorFolderFile is not null)
                 .ToDictionary(f => f.Name, f => f.MirrorFolderFile!, StringComparer.Ordinal), existing is not null, LockFile);
-            if ((existing is not null || fetched.Count > 0 || read) && !TryIo("LockWriteFailed", LockFile, () => current.WriteIfChanged(LockFile)))
+            // Nothing to write when the lock file already says all this (a no-op build then serializes nothing).
+            if ((existing is null ? fetched.Count > 0 || read : !diff.IsEmpty) && !TryIo("LockWriteFailed", LockFile, () => current.WriteIfChanged(LockFile)))
             {
                 return;
             }
