@@ -1,7 +1,6 @@
 using Microsoft.Build.Framework;
 using Razor.Microkernel.Formats;
 using Razor.Microkernel.Formats.Efi;
-using Razor.Microkernel.Formats.IO;
 using Razor.Microkernel.Formats.Iso9660;
 
 namespace Razor.Microkernel.Tasks;
@@ -39,8 +38,7 @@ public sealed class CheckEfiBoot : RmkTask
         }
 
         var record = RecordText(CoreIso[0], loader);
-        if (!string.IsNullOrEmpty(Record) && record is not null && File.Exists(Record)
-            && string.Equals(File.ReadAllText(Record), record, StringComparison.Ordinal))
+        if (CheckRecord.TryRead(Record, record) is not null)
         {
             return; // the same inputs passed before
         }
@@ -74,55 +72,14 @@ public sealed class CheckEfiBoot : RmkTask
 
         if (!string.IsNullOrEmpty(Record))
         {
-            if (record is not null && !Log.HasLoggedErrors)
-            {
-                TryIo("LayerWriteFailed", Record, () =>
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(Record))!);
-                    Formats.AtomicFile.WriteAllText(Record, record);
-                });
-            }
-            else
-            {
-                File.Delete(Record);
-            }
+            TryIo("LayerWriteFailed", Record, () => CheckRecord.Keep(Record, Log.HasLoggedErrors ? null : record, []));
         }
     }
 
-    /// <summary>What the check depends on: each input's path and fingerprint (size, times, inode: a file replaced by one
-    /// with an older date differs too) and the check's own code; null when an input cannot be examined.</summary>
+    /// <summary>What the check depends on: each input's path and fingerprint and the check's own code; null when an
+    /// input cannot be examined.</summary>
     private static string? RecordText(ITaskItem coreIso, ITaskItem? loader)
-    {
-        var lines = new System.Text.StringBuilder();
-        lines.Append("check=").Append(typeof(CheckEfiBoot).Assembly.ManifestModule.ModuleVersionId.ToString("N")).Append('\n');
-        foreach (var (name, item) in new[] { ("core", coreIso), ("efi", loader) })
-        {
-            if (item is null)
-            {
-                continue;
-            }
-
-            var path = item.GetMetadata("FullPath");
-            InputFileStatus status;
-            try
-            {
-                status = InputFile.Stat(path);
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-
-            if (status.Kind != InputFileKind.Regular)
-            {
-                return null;
-            }
-
-            lines.Append(name).Append('=').Append(path).Append('\t').Append(status.Fingerprint).Append('\n');
-        }
-
-        return lines.ToString();
-    }
+        => new CheckRecord(typeof(CheckEfiBoot)).File("core", coreIso.GetMetadata("FullPath")).File("efi", loader?.GetMetadata("FullPath")).Inputs;
 
     internal static string Display(ITaskItem item) => item.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : item.ItemSpec;
 

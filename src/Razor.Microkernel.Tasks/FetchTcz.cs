@@ -143,6 +143,24 @@ public sealed class FetchTcz : RmkTask
             return;
         }
 
+        if (LockedMode && !File.Exists(LockFile))
+        {
+            LogPropertyError("MicrokernelLockedMode", "LockMissing", LockFile);
+            return;
+        }
+
+        // Nothing that decides the resolution changed since the last one (the extensions and their metadata, these
+        // properties, the lock file (by its fingerprint: not even parsed), the files of local mirror folders) and every
+        // cached file is still there: the same result, without resolving again. RefreshMetadata always resolves (it
+        // reads the mirror again).
+        var kept = string.IsNullOrEmpty(ResolvedFile) ? null : ResolvedExtensionsFile.TryRead(ResolvedFile);
+        if (!RefreshMetadata && kept is not null && ResolutionKey() is { } key && kept.IsCurrent(key))
+        {
+            Resolved = [.. kept.Items];
+            ResolvedExtensionsFile.LogResolved(this, Resolved);
+            return;
+        }
+
         var existing = ReadLock();
         if (Log.HasLoggedErrors)
         {
@@ -152,17 +170,6 @@ public sealed class FetchTcz : RmkTask
         if (LockedMode && existing is null)
         {
             LogPropertyError("MicrokernelLockedMode", "LockMissing", LockFile);
-            return;
-        }
-
-        // Nothing that decides the resolution changed since the last one (the extensions and their metadata, these
-        // properties, the lock file's extensions, the files of local mirror folders) and every cached file is still
-        // there: the same result, without resolving again. RefreshMetadata always resolves (it reads the mirror again).
-        var kept = string.IsNullOrEmpty(ResolvedFile) ? null : ResolvedExtensionsFile.TryRead(ResolvedFile);
-        if (!RefreshMetadata && kept is not null && kept.IsCurrent(ResolutionKey(existing)))
-        {
-            Resolved = [.. kept.Items];
-            ResolvedExtensionsFile.LogResolved(this, Resolved);
             return;
         }
 
@@ -269,8 +276,15 @@ public sealed class FetchTcz : RmkTask
             Bytes(result.Extensions.Sum(e => e.Size)));
         if (!string.IsNullOrEmpty(ResolvedFile))
         {
-            TryIo("LayerWriteFailed", ResolvedFile, () => ResolvedExtensionsFile.Write(ResolvedFile, ResolutionKey(LockedMode ? existing : current), Resolved,
-                result.MirrorFolderFiles));
+            // Keyed by the lock file as it is now, written above or not.
+            if (ResolutionKey() is { } written)
+            {
+                TryIo("LayerWriteFailed", ResolvedFile, () => ResolvedExtensionsFile.Write(ResolvedFile, written, Resolved, result.MirrorFolderFiles));
+            }
+            else
+            {
+                TryIo("LayerWriteFailed", ResolvedFile, () => File.Delete(ResolvedFile));
+            }
         }
     }
 
@@ -306,7 +320,10 @@ public sealed class FetchTcz : RmkTask
 
     /// <summary>What decides the resolution: every parameter, each extension item with its metadata and where it is
     /// defined, and the lock file's pins (mirror, release, and each extension's hashes, size and dependencies).</summary>
-    private string ResolutionKey(Formats.Fetch.LockFile? lockFile)
+    /// <summary>What decides the resolution, hashed: the settings, the extension items and their metadata, and the lock
+    /// file's fingerprint (size, times, inode: every write of it makes a new one); null when the lock file cannot be
+    /// examined.</summary>
+    private string? ResolutionKey()
     {
         var key = new System.Text.StringBuilder();
         key.Append(CultureInfo.InvariantCulture, $"{Mirror}|{MirrorFallbacks}|{Version}|{Arch}|{Kernel}|{CacheDirectory}|{Offline}|{LockFile}|{LockedMode}|{DownloadTimeout}|{DownloadAttempts}|{MaxParallelDownloads}\n");
@@ -315,15 +332,12 @@ public sealed class FetchTcz : RmkTask
             key.Append(CultureInfo.InvariantCulture, $"ext {e.ItemSpec}|{e.GetMetadata("Files")}|{e.GetMetadata("Dependencies")}|{e.GetMetadata("InstallMode")}|{e.GetMetadata("RmkDefiningProject")}|{e.GetMetadata("DefiningProjectFullPath")}\n");
         }
 
-        if (lockFile is not null)
+        if (new CheckRecord(typeof(FetchTcz)).File("lock", LockFile).Inputs is not { } lockState)
         {
-            key.Append(CultureInfo.InvariantCulture, $"lock {lockFile.Mirror}|{lockFile.Version}|{lockFile.Arch}|{lockFile.Kernel}\n");
-            foreach (var e in lockFile.Extensions)
-            {
-                key.Append(CultureInfo.InvariantCulture, $"pin {e.Name}|{e.Md5}|{e.Sha256}|{e.Size}|{string.Join(',', e.Dependencies)}\n");
-            }
+            return null;
         }
 
+        key.Append(lockState);
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key.ToString())));
     }
 

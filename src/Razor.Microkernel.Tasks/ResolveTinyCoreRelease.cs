@@ -67,6 +67,12 @@ public sealed class ResolveTinyCoreRelease : RmkTask
     /// the next build; empty: nowhere (every build then hashes them).</summary>
     public string? MirrorFolderRecord { get; set; }
 
+    /// <summary>Where to keep the result for the next build when the release's files are the project's own (not fetched):
+    /// a build whose settings, lock file and CoreIso/CoreKernel/CoreInitrd files did not change takes it without reading
+    /// any of them (<see cref="CheckRecord"/>); a resolution that warned is not kept, so the warning is said again.
+    /// Empty: nothing is kept.</summary>
+    public string? Record { get; set; }
+
     /// <summary>With <see cref="NamesOnly"/> and <see cref="FetchReleaseFiles"/>: the release files (and their .md5.txt) a
     /// local mirror folder at the head of the mirror list has.</summary>
     [Output]
@@ -115,6 +121,16 @@ public sealed class ResolveTinyCoreRelease : RmkTask
 
         KernelFile = release.KernelFile;
         InitrdFile = release.InitrdFile;
+        var keep = !FetchReleaseFiles && !string.IsNullOrEmpty(Record);
+        if (keep && CheckRecord.TryRead(Record, RecordInputs()) is { } kept && kept.TryGetValue("kernel", out var keptKernel) && kept.TryGetValue("source", out var keptSource))
+        {
+            ResolvedKernel = keptKernel;
+            ReleaseBootFiles = CoreKernel.Length > 0
+                ? [BootFile(CoreKernel[0], "CoreKernel", release.KernelFile), BootFile(CoreInitrd[0], "CoreInitrd", release.InitrdFile)]
+                : [];
+            Log.LogMessageFromResources(MessageImportance.Normal, "ReleaseResolved", release, keptKernel.Length > 0 ? keptKernel : "unknown", keptSource);
+            return;
+        }
         // The checks the build also makes before any work (CheckMicrokernelProperties), for a caller that did not.
         var explicitKernel = (Kernel ?? "").Trim();
         if (!CheckTinyCoreKernel(explicitKernel, release))
@@ -289,6 +305,29 @@ public sealed class ResolveTinyCoreRelease : RmkTask
         ResolvedKernel = kernel ?? "";
         ReleaseBootFiles = [.. bootFiles];
         Log.LogMessageFromResources(MessageImportance.Normal, "ReleaseResolved", release, kernel ?? "unknown", source);
+        if (keep)
+        {
+            // The inputs as they are now (the lock file written above included).
+            TryIo("LayerWriteFailed", Record!, () => CheckRecord.Keep(Record!, WarningsLogged == 0 ? RecordInputs() : null,
+                [("kernel", ResolvedKernel), ("source", source)]));
+        }
+    }
+
+    /// <summary>What the resolution of the project's own release files depends on.</summary>
+    private string? RecordInputs()
+    {
+        var record = new CheckRecord(typeof(ResolveTinyCoreRelease)).Value("version", TinyCoreVersion).Value("arch", TinyCoreArch).Value("kernel", Kernel)
+            .Value("mirror", Mirror).Value("fallbacks", MirrorFallbacks).Value("locked", LockedMode ? "true" : "false").File("lock", LockFile);
+        foreach (var (name, items) in new[] { ("core-iso", CoreIso), ("core-kernel", CoreKernel), ("core-initrd", CoreInitrd) })
+        {
+            record.Value(name + "s", items.Length.ToString(CultureInfo.InvariantCulture));
+            foreach (var item in items)
+            {
+                record.File(name, item.GetMetadata("FullPath"));
+            }
+        }
+
+        return record.Inputs;
     }
 
     private List<string> Mirrors() => (Mirror ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

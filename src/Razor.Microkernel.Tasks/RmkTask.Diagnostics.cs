@@ -102,8 +102,12 @@ public abstract partial class RmkTask
             || file.EndsWith("Razor.Microkernel.Sdk.props", StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>How many coded warnings this task logged (a result kept for later builds must not hide one).</summary>
+    private protected int WarningsLogged { get; private set; }
+
     private void LogAt(bool warning, SourceLocation? at, string resource, object?[] args)
     {
+        WarningsLogged += warning ? 1 : 0;
         var text = Log.FormatResourceString(resource, args);
         var code = Log.ExtractMessageCode(text, out var message);
         if (at is null)

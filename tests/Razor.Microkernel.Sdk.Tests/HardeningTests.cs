@@ -23,9 +23,15 @@ public sealed class HardeningTests
     private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     /// <summary>Every file the build wrote below obj/ and bin/, with its bytes' hash and write time.</summary>
+    /// <summary>The kept resolutions and checks (what the release's, the extensions' resolution and the UEFI check last
+    /// found, keyed by their inputs' fingerprints): a build that stops at a later check may already have renewed them for
+    /// inputs that changed, which loses nothing; every other file in obj/ and bin/ must stay as it was.</summary>
+    private static readonly string[] KeptResolutions = ["release.resolved", "release-files.resolved", "tcz.resolved", "efi-boot.checked"];
+
     private static SortedDictionary<string, (string Sha, DateTime Time)> Outputs(TestProject p)
         => new(new[] { "obj", "bin" }.Where(d => Directory.Exists(p[d]))
             .SelectMany(d => Directory.EnumerateFiles(p[d], "*", SearchOption.AllDirectories))
+            .Where(f => !KeptResolutions.Contains(Path.GetFileName(f)))
             .ToDictionary(f => Path.GetRelativePath(p.Directory, f), f => (Sha(File.ReadAllBytes(f)), File.GetLastWriteTimeUtc(f))), StringComparer.Ordinal);
 
     private static void MakeSquashfs(string tree, string image)

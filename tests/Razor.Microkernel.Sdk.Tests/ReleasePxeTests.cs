@@ -295,6 +295,10 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
         NothingWritten(bad);
         var x86 = Project("ksuffix17", properties: $"<TinyCoreKernel>{Release.KernelVersion}</TinyCoreKernel>");
         Assert.Contains("RMK4015", Build(x86).AssertSuccess().Codes);
+        // Said again by a no-op build: a resolution that warned is not kept in obj/…/release.resolved, and one that did not
+        // is (the kept result is taken while the settings, the lock file and the release's files stay as they were).
+        Assert.Contains("RMK4015", Build(x86).AssertSuccess().Codes);
+        Assert.False(File.Exists(x86["obj/Debug/release.resolved"]), "a resolution that warned was kept");
 
         // A TinyCoreKernel that is not the kernel of the release's files: a warning naming both.
         var differs = Project("kdiffer17", properties: "<MicrokernelPxe>true</MicrokernelPxe><TinyCoreKernel>6.18.2-tinycore64</TinyCoreKernel>");
@@ -400,6 +404,9 @@ public sealed class ReleasePxeTests() : MirroredTests("rmk-release17")
         var noop = Build(p).AssertSuccess();
         Assert.Contains("RmkPxeKernel", noop.TargetsSkipped);
         Assert.Contains("RmkPxe", noop.TargetsSkipped);
+        // The no-op build took the kept resolution (the kernel version read from vmlinuz64 by the first build).
+        Assert.True(File.Exists(p["obj/Debug/release.resolved"]), "the release's resolution was not kept");
+        Assert.Contains($"17.x x86_64: kernel {Release.KernelVersion} (", noop.Output);
 
         // The initrd replaced by an older file (another valid initrd: the previous build's, the release's and an overlay).
         File.Copy(Pxe(p, "corepure64.gz"), p["older-initrd.gz"]);
