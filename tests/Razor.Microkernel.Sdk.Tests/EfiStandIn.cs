@@ -68,17 +68,17 @@ internal sealed class EfiStandIn
         }
 
         File.Copy("/bin/busybox", Path.Combine(root, "bin/busybox"));
-        Write(root, "init", Init, "755");
-        Write(root, "usr/bin/sethostname", "#!/bin/sh\nhostname \"$1\"\n", "755");
-        Write(root, "opt/bootsync.sh", "#!/bin/sh\n/usr/bin/sethostname box\n/opt/bootlocal.sh &\n", "775");
-        Write(root, "opt/bootlocal.sh", "#!/bin/sh\n", "775");
-        Write(root, "etc/version", "17.0\n", "644");
+        StandInRelease.Write(root, "init", Init, "755");
+        StandInRelease.Write(root, "usr/bin/sethostname", "#!/bin/sh\nhostname \"$1\"\n", "755");
+        StandInRelease.Write(root, "opt/bootsync.sh", "#!/bin/sh\n/usr/bin/sethostname box\n/opt/bootlocal.sh &\n", "775");
+        StandInRelease.Write(root, "opt/bootlocal.sh", "#!/bin/sh\n", "775");
+        StandInRelease.Write(root, "etc/version", "17.0\n", "644");
         Tool.Run("chmod", "755", Path.Combine(root, "bin/busybox")).EnsureSuccess("chmod");
         Tool.Run("chmod", "1777", Path.Combine(root, "tmp")).EnsureSuccess("chmod");
 
         Loader = Path.Combine(Folder, "loader/BOOTX64.EFI");
         Directory.CreateDirectory(Path.GetDirectoryName(Loader)!);
-        Write(Folder, "loader/embed.cfg", "configfile $cmdpath/grub.cfg\n", "644");
+        StandInRelease.Write(Folder, "loader/embed.cfg", "configfile $cmdpath/grub.cfg\n", "644");
         Tool.Run("grub-mkstandalone", "-O", "x86_64-efi", "--locales=", "--fonts=", "--themes=", "-o", Loader,
             "boot/grub/grub.cfg=" + Path.Combine(Folder, "loader/embed.cfg")).EnsureSuccess("grub-mkstandalone (Debian: grub-common, grub-efi-amd64-bin)");
 
@@ -87,7 +87,7 @@ internal sealed class EfiStandIn
             var tree = Path.Combine(Folder, efi ? "tree-efi" : "tree-bios");
             Directory.CreateDirectory(Path.Combine(tree, "boot/isolinux"));
             Tool.Run("sh", ["-c", $"cd '{root}' && find . | sort | cpio -o -H newc -R +0:+0 --quiet | gzip -9 -n > '{tree}/{InitrdPath}'"]).EnsureSuccess("cpio | gzip");
-            File.Copy(DebianKernel(), Path.Combine(tree, KernelPath));
+            File.Copy(StandInRelease.DebianKernel(), Path.Combine(tree, KernelPath));
             File.Copy("/usr/lib/ISOLINUX/isolinux.bin", Path.Combine(tree, "boot/isolinux/isolinux.bin"));
             File.Copy("/usr/lib/syslinux/modules/bios/ldlinux.c32", Path.Combine(tree, "boot/isolinux/ldlinux.c32"));
             File.WriteAllText(Path.Combine(tree, "boot/isolinux/isolinux.cfg"),
@@ -158,20 +158,5 @@ internal sealed class EfiStandIn
             "-b", "boot/isolinux/isolinux.bin", "-c", "boot/isolinux/boot.cat", "-eltorito-alt-boot", "-e", "EFI/BOOT/efiboot.img", "-no-emul-boot",
             "-o", path, tree).EnsureSuccess("xorriso -as mkisofs");
         return path;
-    }
-
-    private static string DebianKernel()
-    {
-        var kernels = Directory.Exists("/boot") ? Directory.GetFiles("/boot", "vmlinuz-*") : [];
-        Assert.True(kernels.Length > 0, "no kernel in /boot: the stand-in release needs Debian's linux-image-amd64 (build/test.sh installs it)");
-        return kernels.Order(StringComparer.Ordinal).Last();
-    }
-
-    private static void Write(string root, string relative, string content, string mode)
-    {
-        var path = Path.Combine(root, relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, content.Replace("\r\n", "\n", StringComparison.Ordinal) + (content.EndsWith('\n') ? "" : "\n"));
-        File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(mode, 8));
     }
 }

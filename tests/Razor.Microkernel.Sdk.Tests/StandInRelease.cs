@@ -148,14 +148,16 @@ internal sealed class StandInRelease
         builder.AddSquashfs("rmk-drivers.tcz", Drivers, "rmk-dummy-KERNEL.tcz\n");
     }
 
-    private static string DebianKernel()
+    /// <summary>Debian's installed kernel (linux-image-amd64), the newest in /boot.</summary>
+    internal static string DebianKernel()
     {
         var kernels = Directory.Exists("/boot") ? Directory.GetFiles("/boot", "vmlinuz-*") : [];
         Assert.True(kernels.Length > 0, "no kernel in /boot: the stand-in release needs Debian's linux-image-amd64 (build/test.sh installs it)");
         return kernels.Order(StringComparer.Ordinal).Last();
     }
 
-    private static void Write(string root, string relative, string content, string mode)
+    /// <summary>A text file with LF line ends, a final newline and the given octal mode.</summary>
+    internal static void Write(string root, string relative, string content, string mode)
     {
         var path = Path.Combine(root, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

@@ -175,6 +175,15 @@ public sealed partial class UpToDateCheckTests
 
     private sealed record Item(string Path, string Set);
 
+    /// <summary>The check's inputs and outputs as a design-time build gives them to Visual Studio.</summary>
+    private static (List<Item> Inputs, List<Item> Outputs) CollectedItems(TestProject p)
+    {
+        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
+        Assert.True(run.Succeeded, run.Output);
+        return (results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList(),
+            results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList());
+    }
+
     /// <summary>What Visual Studio's check decides from the collected items (dotnet/project-system's BuildUpToDateCheck):
     /// per set, every output exists and no input is newer than the earliest output. Returns why not, or null.</summary>
     private static string? NotUpToDate(IReadOnlyList<Item> inputs, IReadOnlyList<Item> outputs)
@@ -231,10 +240,7 @@ public sealed partial class UpToDateCheckTests
             """);
         StepsRun(p);
 
-        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
-        Assert.True(run.Succeeded, run.Output);
-        var inputs = results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
-        var outputs = results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var (inputs, outputs) = CollectedItems(p);
         var folderFiles = inputs.Where(i => i.Path.StartsWith(p["mirror"], StringComparison.Ordinal)).Select(i => i.Path).Order(StringComparer.Ordinal);
         string[] expected =
         [
@@ -316,10 +322,7 @@ public sealed partial class UpToDateCheckTests
         Assert.True(File.Exists(Path.Combine(p.OutDir, "pxe", "core.gz")));
 
         // The items, collected once by a design-time build, as Visual Studio keeps them until the project changes.
-        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
-        Assert.True(run.Succeeded, run.Output);
-        var inputs = results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
-        var outputs = results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var (inputs, outputs) = CollectedItems(p);
         Assert.Null(NotUpToDate(inputs, outputs));
 
         // One and the same list: every local input the build fingerprinted per step is an input of the check.
@@ -401,10 +404,7 @@ public sealed partial class UpToDateCheckTests
         var psk = p["keys/generated.psk"];
         Assert.True(File.Exists(psk), "the build made no generated PSK");
 
-        var (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
-        Assert.True(run.Succeeded, run.Output);
-        var inputs = results["CollectUpToDateCheckInputDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
-        var outputs = results["CollectUpToDateCheckBuiltDesignTime"].Items.Select(i => new Item(i["FullPath"], i["Set"])).ToList();
+        var (inputs, outputs) = CollectedItems(p);
         Assert.Contains(new Item(psk, "Microkernel"), inputs);
         Assert.Null(NotUpToDate(inputs, outputs));
 
@@ -424,8 +424,6 @@ public sealed partial class UpToDateCheckTests
             </PropertyGroup>
             <ItemGroup><OverlayFile Include="files/motd" Destination="/etc/motd" /></ItemGroup>
             """);
-        (run, results) = p.RunTargets("Microkernel.csproj", Collect, CsprojProjects.VisualStudioDesignTime);
-        Assert.True(run.Succeeded, run.Output);
-        Assert.DoesNotContain(results["CollectUpToDateCheckInputDesignTime"].Items, i => i["FullPath"] == psk);
+        Assert.DoesNotContain(CollectedItems(p).Inputs, i => i.Path == psk);
     }
 }
