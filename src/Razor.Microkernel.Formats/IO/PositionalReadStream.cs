@@ -1,17 +1,14 @@
 namespace Razor.Microkernel.Formats.IO;
 
-/// <summary>A read-only, seekable stream of a known length whose bytes a subclass reads at a position: a file inside an
-/// image (a FAT file's clusters, an ISO file's extents) read positionally from the image, so that several may be open
-/// at once. The position, seeking and the refusals of writing live here once.</summary>
-internal abstract class PositionalReadStream(long length) : Stream
+/// <summary>A read-only stream of a known length that can also seek, whose bytes a subclass reads at a position: a
+/// file inside an image (a FAT file's clusters, an ISO file's extents) read positionally from the image, so that
+/// several may be open at once. The position and seeking live here once; the rest of a read-only stream is
+/// <see cref="ReadOnlyStream"/>'s.</summary>
+internal abstract class PositionalReadStream(long length) : ReadOnlyStream
 {
     private long _position;
 
-    public sealed override bool CanRead => true;
-
     public sealed override bool CanSeek => true;
-
-    public sealed override bool CanWrite => false;
 
     public sealed override long Length => length;
 
@@ -20,8 +17,6 @@ internal abstract class PositionalReadStream(long length) : Stream
         get => _position;
         set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
     }
-
-    public sealed override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public sealed override int Read(Span<byte> buffer)
     {
@@ -49,12 +44,4 @@ internal abstract class PositionalReadStream(long length) : Stream
         };
         return _position;
     }
-
-    public sealed override void Flush()
-    {
-    }
-
-    public sealed override void SetLength(long value) => throw new NotSupportedException();
-
-    public sealed override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
