@@ -2,6 +2,9 @@
 //   dotnet run build/pin-sdk.cs -- REPO VERSION [DIR…]
 // REPO/samples/global.json gets the repository's .NET SDK selection and the version; each DIR/global.json keeps what it
 // has and gets only the msbuild-sdks entry set.
+// Not published ahead of time (a file-based app's default): so its restore needs no package at all (no ILCompiler or
+// runtime pack), and packing works offline on a machine whose packages folder holds only what the repository uses.
+#:property PublishAot=false
 using System.Text.Json;
 using System.Text.Json.Nodes;
 

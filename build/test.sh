@@ -64,6 +64,18 @@ status=${PIPESTATUS[0]}
 read -r passed failed < <(grep -E '(Passed|Failed)! +- Failed: ' "$log" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+).*/\2 \1/' |
   awk '{p+=$1; f+=$2} END {print p+0, f+0}')
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+# The failed tests again, each with the first lines of its message, so that a reader of the output's tail (a CI log
+# that keeps only its end) sees which failed and why without the whole log.
+digest=$(awk '
+  /^ +Failed .* \[[^]]*\]$/ { sub(/^ +Failed /, ""); want = 0; print "  failed: " $0; next }
+  /^ +Error Message:/ { want = 3; next }
+  want > 0 && NF > 0 { sub(/^ +/, ""); print "    " substr($0, 1, 300); want--; next }
+  /^ +Stack Trace:/ { want = 0 }
+' "$log")
+if [ -n "$digest" ]; then
+  echo "Failed tests:"
+  echo "$digest"
+fi
 rm -f "$log"
 echo "$passed passed, $failed failed"
 exit "$status"
