@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Security.Cryptography;
 
 namespace Razor.Microkernel.Formats.IO;
@@ -49,9 +50,18 @@ public static class InputFile
         {
             var buffer = new byte[StatxSize];
             int result;
+            int errno;
             try
             {
-                result = NativeMethods.Statx(AtFdCwd, path, 0, StatxBasicStats, buffer);
+                // errno read here, right after the call, rather than kept by the marshalling stub (SetLastError): compiled
+                // ahead of time (the ReadyToRun task assemblies) that stub handed back a wrong one, and a name beyond
+                // NAME_MAX was reported missing (ENOENT for ENAMETOOLONG). This is what LibraryImport's generated code does.
+                // The path goes in as bytes, so nothing (no string buffer to free) runs between the call and the read.
+                var name = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+                Encoding.UTF8.GetBytes(path, name);
+                Marshal.SetLastSystemError(0);
+                result = NativeMethods.Statx(AtFdCwd, name, 0, StatxBasicStats, buffer);
+                errno = Marshal.GetLastSystemError();
             }
             catch (EntryPointNotFoundException)
             {
@@ -64,7 +74,6 @@ public static class InputFile
                 return FromStatx(buffer);
             }
 
-            var errno = Marshal.GetLastPInvokeError();
             switch (errno)
             {
                 case 2 or 20: // ENOENT, ENOTDIR
@@ -144,8 +153,8 @@ public static class InputFile
 
     private static class NativeMethods
     {
-        [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+        [DllImport("libc", EntryPoint = "statx")]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        public static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, [Out] byte[] buffer);
+        public static extern int Statx(int dirfd, byte[] path, int flags, uint mask, [Out] byte[] buffer);
     }
 }
