@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace Razor.Microkernel.Formats.IO;
 
