@@ -318,8 +318,6 @@ public sealed class FetchTcz : RmkTask
         }
     }
 
-    /// <summary>What decides the resolution: every parameter, each extension item with its metadata and where it is
-    /// defined, and the lock file's pins (mirror, release, and each extension's hashes, size and dependencies).</summary>
     /// <summary>What decides the resolution, hashed: the settings, the extension items and their metadata, and the lock
     /// file's fingerprint (size, times, inode: every write of it makes a new one); null when the lock file cannot be
     /// examined.</summary>

@@ -125,9 +125,7 @@ public sealed class ResolveTinyCoreRelease : RmkTask
         if (keep && CheckRecord.TryRead(Record, RecordInputs()) is { } kept && kept.TryGetValue("kernel", out var keptKernel) && kept.TryGetValue("source", out var keptSource))
         {
             ResolvedKernel = keptKernel;
-            ReleaseBootFiles = CoreKernel.Length > 0
-                ? [BootFile(CoreKernel[0], "CoreKernel", release.KernelFile), BootFile(CoreInitrd[0], "CoreInitrd", release.InitrdFile)]
-                : [];
+            ReleaseBootFiles = [.. ProjectBootFiles(release)];
             Log.LogMessageFromResources(MessageImportance.Normal, "ReleaseResolved", release, keptKernel.Length > 0 ? keptKernel : "unknown", keptSource);
             return;
         }
@@ -212,13 +210,8 @@ public sealed class ResolveTinyCoreRelease : RmkTask
             }
         }
 
-        var bootFiles = new List<ITaskItem>();
-        if (CoreKernel.Length > 0)
-        {
-            bootFiles.Add(BootFile(CoreKernel[0], "CoreKernel", release.KernelFile));
-            bootFiles.Add(BootFile(CoreInitrd[0], "CoreInitrd", release.InitrdFile));
-        }
-        else if (fetched.Count > 0)
+        var bootFiles = ProjectBootFiles(release);
+        if (bootFiles.Count == 0 && fetched.Count > 0)
         {
             foreach (var f in fetched)
             {
@@ -359,6 +352,12 @@ public sealed class ResolveTinyCoreRelease : RmkTask
     }
 
     private static string Display(ITaskItem item) => item.GetMetadata("SourceUrl") is { Length: > 0 } url ? url : item.ItemSpec;
+
+    /// <summary>The project's own CoreKernel and CoreInitrd under the release's names; empty when it names none.</summary>
+    private List<ITaskItem> ProjectBootFiles(TinyCoreRelease release)
+        => CoreKernel.Length > 0
+            ? [BootFile(CoreKernel[0], "CoreKernel", release.KernelFile), BootFile(CoreInitrd[0], "CoreInitrd", release.InitrdFile)]
+            : [];
 
     private static TaskItem BootFile(ITaskItem from, string itemType, string name)
     {
